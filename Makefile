@@ -1,0 +1,30 @@
+# The two commands a fresh clone needs are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test ui bench install clean
+
+run: $(STAMP)  ## load the last $$DAYS days of every source and print a summary
+	$(BIN)/python -m pipelines run
+
+test: $(STAMP)  ## the whole suite, against the sandbox and the embedded Postgres
+	$(BIN)/python -m pytest
+
+ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make run
+	$(BIN)/python -m pipelines ui
+
+bench: $(STAMP)  ## throughput and memory against same-run baselines
+	$(BIN)/python -m bench
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required" or 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+clean:  ## remove the venv and the local warehouse/instance data
+	rm -rf $(VENV) .local
