@@ -1,0 +1,9 @@
+"""Where the project keeps its files: SQL under sql/, local state under .local/."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = PROJECT_ROOT / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+QUERIES_DIR = SQL_DIR / "queries"
+LOCAL_DIR = PROJECT_ROOT / ".local"

@@ -1,0 +1,1 @@
+"""The Postgres warehouse: embedded server, migrations, and the COPY-and-merge load path."""

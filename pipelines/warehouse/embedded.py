@@ -1,0 +1,78 @@
+"""The embedded warehouse: a real PostgreSQL from the `pgserver` wheel, data under .local/.
+
+The process that starts it owns it: the server stops when the last owning process ends, so no
+stray server outlives a command. A server left running by a killed owner is adopted by the
+next one, which then stops it in turn.
+"""
+
+import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import psycopg
+from psycopg import sql
+
+from pipelines.paths import LOCAL_DIR
+
+DEFAULT_DATA_DIR = LOCAL_DIR / "pgdata"
+WAREHOUSE_DATABASE = "warehouse"
+
+# pgserver keeps the pids of the processes holding the server in this file and stops the
+# server when the last one exits; a SIGKILLed holder never removes itself, so we forget it.
+_HANDLES_FILE = ".handle_pids.json"
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    handles = data_dir / _HANDLES_FILE
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except json.JSONDecodeError:
+        pids = []
+    live = [pid for pid in pids if psutil.pid_exists(pid)]
+    if live != pids:
+        handles.write_text(json.dumps(live))
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database `name` on the server if it is not there yet."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path = DEFAULT_DATA_DIR) -> Iterator["EmbeddedPostgres"]:
+    """Start (or adopt) the embedded server for the duration of the block."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
+
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(data_dir.resolve())
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    try:
+        yield EmbeddedPostgres(server)
+    finally:
+        server.cleanup()
+
+
+class EmbeddedPostgres:
+    """A running embedded server; hands out URLs of databases on it."""
+
+    def __init__(self, server) -> None:
+        self._server = server
+
+    def database_url(self, name: str = WAREHOUSE_DATABASE) -> str:
+        """URL of database `name`, created on first use."""
+        ensure_database(self._server.get_uri(), name)
+        return self._server.get_uri(name)
+
+    @property
+    def pid(self) -> int | None:
+        return self._server.get_pid()

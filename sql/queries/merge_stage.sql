@@ -1,0 +1,60 @@
+-- Merge a staged partition into its raw landing table and core.message_events in one statement.
+-- A record fetched twice (repeated across pages, or changed mid-walk) counts once, as last seen.
+-- Rows whose content did not change are left alone, so loaded_at only moves when the vendor
+-- changed something. {raw_table} is a fixed identifier chosen by code, never vendor data.
+WITH latest AS (
+    SELECT DISTINCT ON (record_id) *
+    FROM stage_records
+    WHERE reject_reason IS NULL
+    ORDER BY record_id, seq DESC
+),
+raw_written AS (
+    INSERT INTO {raw_table} AS t (record_id, partition_date, context, payload)
+    SELECT record_id, partition_date, context, payload FROM latest
+    ON CONFLICT (record_id) DO UPDATE
+    SET partition_date = excluded.partition_date,
+        context        = excluded.context,
+        payload        = excluded.payload,
+        loaded_at      = now()
+    WHERE (t.partition_date, t.context, t.payload)
+          IS DISTINCT FROM (excluded.partition_date, excluded.context, excluded.payload)
+    RETURNING 1
+),
+mapped AS (
+    SELECT l.record_id AS event_id, l.source, l.channel, l.direction,
+           coalesce(m.event_type, 'unknown') AS event_type,
+           l.status_raw, l.occurred_at, l.recipient, l.campaign_id, l.campaign_name,
+           l.message_id, l.error_code, l.error_reason, l.attributes, l.partition_date
+    FROM latest AS l
+    LEFT JOIN core.event_type_map AS m
+           ON m.source = l.source AND m.status_key = core.status_key(l.status_raw)
+),
+events_written AS (
+    INSERT INTO core.message_events AS t (
+        event_id, source, channel, direction, event_type, status_raw, occurred_at, recipient,
+        campaign_id, campaign_name, message_id, error_code, error_reason, attributes, partition_date)
+    SELECT * FROM mapped
+    ON CONFLICT (event_id) DO UPDATE
+    SET source = excluded.source, channel = excluded.channel, direction = excluded.direction,
+        event_type = excluded.event_type, status_raw = excluded.status_raw,
+        occurred_at = excluded.occurred_at, recipient = excluded.recipient,
+        campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name,
+        message_id = excluded.message_id, error_code = excluded.error_code,
+        error_reason = excluded.error_reason, attributes = excluded.attributes,
+        partition_date = excluded.partition_date, loaded_at = now()
+    WHERE (t.source, t.channel, t.direction, t.event_type, t.status_raw, t.occurred_at,
+           t.recipient, t.campaign_id, t.campaign_name, t.message_id, t.error_code,
+           t.error_reason, t.attributes, t.partition_date)
+          IS DISTINCT FROM
+          (excluded.source, excluded.channel, excluded.direction, excluded.event_type,
+           excluded.status_raw, excluded.occurred_at, excluded.recipient, excluded.campaign_id,
+           excluded.campaign_name, excluded.message_id, excluded.error_code,
+           excluded.error_reason, excluded.attributes, excluded.partition_date)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT
+    (SELECT count(*) FROM mapped)                              AS distinct_records,
+    (SELECT count(*) FROM events_written WHERE inserted)       AS inserted,
+    (SELECT count(*) FROM events_written WHERE NOT inserted)   AS updated,
+    (SELECT count(*) FROM mapped WHERE event_type = 'unknown') AS unknown_status,
+    (SELECT count(*) FROM raw_written)                         AS raw_written

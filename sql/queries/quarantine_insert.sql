@@ -1,0 +1,10 @@
+INSERT INTO ops.quarantine AS q (source, partition_date, record_hash, reason, context, payload, run_id)
+SELECT DISTINCT ON (record_id)
+       %(source)s, partition_date, record_id, reject_reason, context, payload, %(run_id)s
+FROM stage_records
+WHERE reject_reason IS NOT NULL
+ORDER BY record_id, seq DESC
+ON CONFLICT (source, partition_date, record_hash) DO UPDATE
+SET reason = excluded.reason, context = excluded.context, run_id = excluded.run_id,
+    quarantined_at = now()
+WHERE (q.reason, q.context) IS DISTINCT FROM (excluded.reason, excluded.context)

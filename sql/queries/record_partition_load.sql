@@ -1,0 +1,11 @@
+INSERT INTO ops.partition_loads (
+    source, partition_date, run_id, pages, records_fetched, duplicates,
+    inserted, updated, unchanged, quarantined, unknown_status, loaded_at)
+VALUES (
+    %(source)s, %(partition_date)s, %(run_id)s, %(pages)s, %(records_fetched)s, %(duplicates)s,
+    %(inserted)s, %(updated)s, %(unchanged)s, %(quarantined)s, %(unknown_status)s, now())
+ON CONFLICT (source, partition_date) DO UPDATE
+SET run_id = excluded.run_id, pages = excluded.pages, records_fetched = excluded.records_fetched,
+    duplicates = excluded.duplicates, inserted = excluded.inserted, updated = excluded.updated,
+    unchanged = excluded.unchanged, quarantined = excluded.quarantined,
+    unknown_status = excluded.unknown_status, loaded_at = now()
