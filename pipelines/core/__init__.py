@@ -1,0 +1,1 @@
+"""Machinery shared by every source: the event model, HTTP, paging, phone numbers."""

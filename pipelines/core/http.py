@@ -1,0 +1,176 @@
+"""One HTTP layer for every vendor: timeouts on every request, retries with exponential
+backoff and jitter on transient failures, `Retry-After` honoured, and errors that name the
+vendor, endpoint and status but never a credential."""
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+
+class VendorError(Exception):
+    """A vendor call that failed for good. The message is safe to log: no credentials."""
+
+    def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str) -> None:
+        self.vendor, self.endpoint, self.status, self.detail = vendor, endpoint, status, detail
+        status_text = f"HTTP {status}" if status is not None else "no response"
+        super().__init__(f"{vendor} {endpoint}: {status_text}: {detail}")
+
+
+class TransientVendorError(VendorError):
+    """A failure worth retrying: throttling, a server error, a vendor body code meaning "later"."""
+
+    def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str,
+                 retry_after: float | None = None) -> None:
+        super().__init__(vendor, endpoint, status, detail)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    max_elapsed_s: float = 120.0
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    retry_after_cap_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect_s: float = 10.0
+    read_s: float = 60.0
+
+    def as_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(self.read_s, connect=self.connect_s)
+
+
+# Inspects a decoded 200 response and raises a VendorError when its body reports a failure.
+BodyCheck = Callable[[str, Any], None]
+
+_TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def parse_retry_after(value: str | None, cap_s: float) -> float | None:
+    """Seconds to wait from a `Retry-After` header, in seconds or as an HTTP date; capped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), cap_s)
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, TransientVendorError | httpx.TransportError)
+
+
+class VendorHttp:
+    """An httpx client bound to one vendor's base URL and credentials, with retries.
+
+    Counts calls and retries, so assets can report them."""
+
+    def __init__(self, vendor: str, base_url: str, *, auth: httpx.Auth | None = None,
+                 headers: Mapping[str, str] | None = None, timeouts: Timeouts = Timeouts(),
+                 retry: RetryPolicy = RetryPolicy(), check_body: BodyCheck | None = None) -> None:
+        self.vendor = vendor
+        self.base_url = httpx.URL(base_url)
+        self.retry = retry
+        self._check_body = check_body
+        self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
+                                    timeout=timeouts.as_httpx())
+        self.calls = 0
+        self.retries = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "VendorHttp":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def same_origin(self, url: httpx.URL) -> bool:
+        base = self.base_url
+        return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
+
+    def request_json(self, method: str, url: str | httpx.URL, *, endpoint: str,
+                     params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
+        """Send one request, retrying transient failures; return the decoded JSON body."""
+        target = self._client.base_url.join(url) if isinstance(url, str) else url
+        if not self.same_origin(target):
+            raise VendorError(self.vendor, endpoint, None,
+                              f"refused to call another origin ({target.scheme}://{target.host})")
+        retrying = Retrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(self.retry.max_attempts) | stop_after_delay(self.retry.max_elapsed_s),
+            wait=self._wait,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        return retrying(self._send, method, target, endpoint, params, json)
+
+    def _send(self, method: str, url: httpx.URL, endpoint: str,
+              params: Mapping[str, Any] | None, json: Any) -> Any:
+        self.calls += 1
+        try:
+            response = self._client.request(method, url, params=params, json=json)
+        except httpx.TransportError as error:
+            raise TransientVendorError(self.vendor, endpoint, None, type(error).__name__) from None
+        if response.status_code in _TRANSIENT_STATUSES:
+            raise TransientVendorError(
+                self.vendor, endpoint, response.status_code, response.reason_phrase,
+                parse_retry_after(response.headers.get("Retry-After"), self.retry.retry_after_cap_s))
+        try:
+            body = orjson.loads(response.content) if response.content else None
+        except orjson.JSONDecodeError:
+            if response.is_success:
+                # A cut-off body is usually the connection's fault, not the request's.
+                raise TransientVendorError(self.vendor, endpoint, response.status_code,
+                                           "response body is not valid JSON") from None
+            body = None
+        if not response.is_success:
+            raise VendorError(self.vendor, endpoint, response.status_code,
+                              _describe_error(response, body))
+        if self._check_body is not None:
+            self._check_body(endpoint, body)
+        return body
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        backoff = min(self.retry.max_backoff_s,
+                      self.retry.initial_backoff_s * 2 ** (state.attempt_number - 1))
+        jittered = random.uniform(0, backoff)
+        retry_after = getattr(error, "retry_after", None)
+        return max(jittered, retry_after) if retry_after is not None else jittered
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.retries += 1
+
+
+def _describe_error(response: httpx.Response, body: Any) -> str:
+    """A short, credential-free description of an error response."""
+    if response.status_code in (401, 403):
+        return "authentication failed (check the configured credentials)"
+    if isinstance(body, Mapping):
+        for key in ("message", "description", "status", "generalErrors"):
+            if key in body:
+                return str(body[key])[:300]
+        meta = body.get("meta")
+        if isinstance(meta, Mapping) and meta.get("generalErrors"):
+            return str(meta["generalErrors"])[:300]
+    return response.reason_phrase or "error"

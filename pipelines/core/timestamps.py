@@ -1,0 +1,25 @@
+"""Vendor timestamps to aware UTC datetimes."""
+
+from datetime import UTC, datetime, tzinfo
+
+from pipelines.core.events import RecordRejected
+
+
+def parse_vendor_time(value: object, zone: tzinfo = UTC) -> datetime:
+    """An ISO-like vendor timestamp as an aware UTC datetime.
+
+    Naive values are read in `zone` (the vendor's documented or configured zone); in a DST
+    fold the earlier instant is taken. Values with an offset keep it. Anything else is a
+    rejected record, not an exception that stops the load."""
+    if not isinstance(value, str) or not value.strip():
+        raise RecordRejected(f"missing or non-text timestamp: {value!r}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordRejected(f"unparseable timestamp: {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
