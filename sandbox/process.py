@@ -1,0 +1,58 @@
+"""Run the sandbox as a child process for the length of a `with` block."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from sandbox.config import SandboxConfig
+
+_READY_PREFIX = "SANDBOX_URL="
+
+
+@dataclass(frozen=True)
+class RunningSandbox:
+    url: str
+    config: SandboxConfig
+    pid: int
+
+    def advance(self) -> int:
+        """Move every status one step along its chain (Sent -> Delivered...)."""
+        return httpx.post(f"{self.url}/_sandbox/advance", timeout=10).json()["generation"]
+
+
+@contextmanager
+def sandbox_process(config: SandboxConfig, startup_timeout_s: float = 30.0) -> Iterator[RunningSandbox]:
+    env = {**os.environ, "SANDBOX_CONFIG": config.to_json()}
+    child = subprocess.Popen([sys.executable, "-m", "sandbox"], env=env, stdout=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, text=True)
+    try:
+        line = _read_ready_line(child, startup_timeout_s)
+        yield RunningSandbox(url=line.removeprefix(_READY_PREFIX).strip(), config=config, pid=child.pid)
+    finally:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        if child.stdout:
+            child.stdout.close()
+
+
+def _read_ready_line(child: subprocess.Popen, timeout_s: float) -> str:
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(child.stdout, selectors.EVENT_READ)
+    if not selector.select(timeout_s):
+        raise RuntimeError(f"sandbox did not start within {timeout_s:.0f}s")
+    line = child.stdout.readline()
+    if not line.startswith(_READY_PREFIX):
+        raise RuntimeError(f"sandbox failed to start (exit code {child.poll()})")
+    return line
