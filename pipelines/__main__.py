@@ -1,0 +1,75 @@
+"""`python -m pipelines run|ui`: what `make run` and `make ui` call."""
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from pipelines.launcher import ConfigurationError, local_stack
+from pipelines.paths import PROJECT_ROOT
+
+
+# Step-level DEBUG events stay in the run's event log (make ui); the terminal gets INFO.
+_QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def run(days: int) -> int:
+    """Load the last `days` UTC days (today included) of every source through Dagster."""
+    from dagster import DagsterInstance
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from pipelines.definitions import SOURCE_JOBS, defs
+    from pipelines.summary import warehouse_summary
+
+    last_day = datetime.now(UTC).date()
+    first_day = last_day - timedelta(days=days - 1)
+    with local_stack() as stack:
+        modes = ", ".join(f"{source}: {mode}" for source, mode in stack.modes.items())
+        print(f"Loading {first_day} .. {last_day} (UTC) — {modes}", flush=True)
+        outcomes = {}
+        with DagsterInstance.get() as instance:
+            for source, job in SOURCE_JOBS.items():
+                result = defs.resolve_job_def(job.name).execute_in_process(
+                    instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE,
+                    tags={ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
+                          ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat()})
+                outcomes[source] = result.success
+        print()
+        print(warehouse_summary(stack.warehouse_url, first_day, last_day))
+    print()
+    for source, ok in outcomes.items():
+        print(f"{source}: {'loaded' if ok else 'FAILED (see the run in make ui)'}")
+    return 0 if all(outcomes.values()) else 1
+
+
+def ui() -> int:
+    """`dagster dev` (webserver and daemon) on the same warehouse, instance and sandbox."""
+    with local_stack() as stack:
+        print(f"Sources — {', '.join(f'{s}: {m}' for s, m in stack.modes.items())}", flush=True)
+        command = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
+        if port := os.environ.get("DAGSTER_PORT"):
+            command += ["--port", port]
+        try:
+            return subprocess.call(command, cwd=PROJECT_ROOT)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pipelines", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="load the last DAYS days of every source and print a summary")
+    commands.add_parser("ui", help="start dagster dev")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return run(int(os.environ.get("DAYS") or 7))
+        return ui()
+    except ConfigurationError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""mGage SMS Campaign Manager export: sent (MT) and received (MO) SMS per program."""

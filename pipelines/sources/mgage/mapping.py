@@ -1,0 +1,50 @@
+"""mGage messages to the shared message-event model."""
+
+from typing import Any
+
+from pipelines.core.events import MessageEvent, RecordRejected, make_event_id
+from pipelines.core.phones import to_e164
+from pipelines.core.timestamps import parse_vendor_time
+
+SOURCE = "mgage"
+_DIRECTIONS = {"MT": "outbound", "MO": "inbound"}
+
+
+def map_message(message: Any, context: dict[str, Any], *, default_region: str) -> MessageEvent:
+    """One mGage message as a message event.
+
+    mGage has no message id, so the natural key is program, type, number (E.164), time and
+    body; never the status, so that Sent -> Delivered updates the same row."""
+    if not isinstance(message, dict):
+        raise RecordRejected("message is not a JSON object")
+    message_type = message.get("type") or context["message_type"]
+    direction = _DIRECTIONS.get(message_type)
+    if direction is None:
+        raise RecordRejected(f"unknown message type: {message_type!r}")
+    raw_number = message.get("number")
+    if raw_number is None or isinstance(raw_number, bool | float):
+        raise RecordRejected(f"missing or malformed number: {raw_number!r}")
+    recipient = to_e164(str(raw_number), default_region)
+    if recipient is None:
+        raise RecordRejected(f"not a phone number: {raw_number!r}")
+    occurred_at = parse_vendor_time(message.get("date"))  # GMT, no offset
+    status = message.get("deliveryStatus")
+    body = message.get("body")
+    program_id = context["program_id"]
+    return MessageEvent(
+        event_id=make_event_id(SOURCE, program_id, message_type, recipient,
+                               occurred_at.isoformat(), body),
+        source=SOURCE,
+        channel="sms",
+        direction=direction,
+        status_raw=status if isinstance(status, str) else None,
+        occurred_at=occurred_at,
+        recipient=recipient,
+        campaign_id=program_id,
+        campaign_name=context.get("program_name"),
+        attributes={
+            "network": message.get("network"),
+            "campaign_name": context.get("campaign_name"),
+            "program_type": context.get("program_type"),
+        },
+    )
