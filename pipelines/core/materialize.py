@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from sqlalchemy import text
 
 from pipelines.core.http import VendorError, VendorHttp
-from pipelines.core.paging import Page, prefetch
+from pipelines.core.paging import Page
 from pipelines.core.partitions import partition_dates
 from pipelines.warehouse.loading import LoadStats, LoadTarget, Mapper, load_pages
 from pipelines.warehouse.queries import query
@@ -43,7 +43,7 @@ def load_partition_range(context: AssetExecutionContext, warehouse: Warehouse, h
     with warehouse.connect() as conn:
         for day in partition_dates(context.partition_keys):
             try:
-                stats = load_pages(conn, target, day, prefetch(day_pages(day)), mapper,
+                stats = load_pages(conn, target, day, day_pages(day), mapper,
                                    run_id=context.run_id)
             except VendorError as error:
                 error.add_note(f"while loading {target.source} partition {day.isoformat()}")

@@ -20,6 +20,17 @@ from pipelines.paths import LOCAL_DIR
 DEFAULT_DATA_DIR = LOCAL_DIR / "pgdata"
 WAREHOUSE_DATABASE = "warehouse"
 
+# Settings for a local warehouse that loads a day of a vendor at a time: room in memory for a
+# partition's staging table, its sort and its indexes, and fewer checkpoints during big loads.
+SERVER_SETTINGS = {
+    "shared_buffers": "512MB",
+    "temp_buffers": "256MB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+
 # pgserver keeps the pids of the processes holding the server in this file and stops the
 # server when the last one exits; a SIGKILLed holder never removes itself, so we forget it.
 _HANDLES_FILE = ".handle_pids.json"
@@ -56,10 +67,28 @@ def embedded_postgres(data_dir: Path = DEFAULT_DATA_DIR) -> Iterator["EmbeddedPo
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         _forget_dead_handles(data_dir.resolve())
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        if _apply_settings(server.get_uri()):
+            server.cleanup()  # settings such as shared_buffers take effect on a restart
+            server = pgserver.get_server(data_dir, cleanup_mode="stop")
     try:
         yield EmbeddedPostgres(server)
     finally:
         server.cleanup()
+
+
+def _apply_settings(admin_url: str) -> bool:
+    """Write SERVER_SETTINGS that differ from the server's; True if a restart is needed."""
+    restart = False
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for name, value in SERVER_SETTINGS.items():
+            current, context = conn.execute(
+                "SELECT current_setting(name), context FROM pg_settings WHERE name = %s", (name,)).fetchone()
+            wanted = conn.execute("SELECT %s::text", (value,)).fetchone()[0]
+            if current.replace(" ", "").lower() != wanted.lower():
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+                restart = restart or context == "postmaster"
+        conn.execute("SELECT pg_reload_conf()")
+    return restart
 
 
 class EmbeddedPostgres:

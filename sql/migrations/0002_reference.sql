@@ -24,15 +24,6 @@ INSERT INTO core.event_types (event_type, description) VALUES
     ('replied',      'the recipient responded to it'),
     ('unknown',      'a vendor status nobody has mapped yet');
 
-CREATE TABLE core.channels (
-    channel     text PRIMARY KEY,
-    description text NOT NULL
-);
-
-INSERT INTO core.channels (channel, description) VALUES
-    ('sms', 'SMS'), ('mms', 'MMS'), ('email', 'email'), ('whatsapp', 'WhatsApp'),
-    ('app_push', 'mobile app push notification'), ('ussd', 'USSD'), ('obd', 'outbound dialing (voice)');
-
 -- Statuses are matched on a normalized key (case and runs of spaces ignored), because vendors
 -- are inconsistent about both; status_raw keeps one spelling as documented.
 CREATE FUNCTION core.status_key(status text) RETURNS text

@@ -4,7 +4,7 @@
 -- One landing table per source, all the same shape. record_id is the event_id of the
 -- normalized row it produced, so raw and core reconcile one to one.
 CREATE TABLE raw.mgage_messages (
-    record_id       text        PRIMARY KEY,
+    record_id       text        COLLATE "C" PRIMARY KEY,
     partition_date  date        NOT NULL,
     context         jsonb       NOT NULL,
     payload         jsonb       NOT NULL,
@@ -12,7 +12,7 @@ CREATE TABLE raw.mgage_messages (
     loaded_at       timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE raw.mgage_messages IS 'mGage SMS export messages as received; context holds the request (program, messageType)';
-CREATE INDEX mgage_messages_partition_idx ON raw.mgage_messages (partition_date);
+CREATE INDEX mgage_messages_partition_brin ON raw.mgage_messages USING brin (partition_date);
 
 -- Records that could not be normalized: kept whole with the reason, never dropped.
 -- A partition load replaces its own quarantine rows, so a record the vendor later

@@ -1,7 +1,8 @@
--- One partition load's staging area: every record fetched, normalized or rejected, in fetch order.
+-- One partition load's staging area: the current chunk of records, normalized or rejected, in
+-- fetch order; and the keys of every chunk already merged, for duplicate counts and quarantine.
 CREATE TEMP TABLE stage_records (
     seq            bigint GENERATED ALWAYS AS IDENTITY,
-    record_id      text        NOT NULL,
+    record_id      text        COLLATE "C" NOT NULL,
     partition_date date        NOT NULL,
     context        jsonb       NOT NULL,
     payload        jsonb       NOT NULL,
@@ -18,4 +19,9 @@ CREATE TEMP TABLE stage_records (
     error_code     text,
     error_reason   text,
     attributes     jsonb
+) ON COMMIT DROP;
+
+CREATE TEMP TABLE stage_keys (
+    record_id text    COLLATE "C" NOT NULL,
+    rejected  boolean NOT NULL
 ) ON COMMIT DROP

@@ -1,5 +1,6 @@
--- Merge a staged partition into its raw landing table and core.message_events in one statement.
--- A record fetched twice (repeated across pages, or changed mid-walk) counts once, as last seen.
+-- Merge a staged chunk into its raw landing table and core.message_events in one statement.
+-- A record fetched twice (repeated across pages, or changed mid-walk) lands once, as last seen:
+-- within a chunk by DISTINCT ON, across chunks because later chunks merge later.
 -- Rows whose content did not change are left alone, so loaded_at only moves when the vendor
 -- changed something. {raw_table} is a fixed identifier chosen by code, never vendor data.
 WITH latest AS (
@@ -18,16 +19,21 @@ raw_written AS (
         loaded_at      = now()
     WHERE (t.partition_date, t.context, t.payload)
           IS DISTINCT FROM (excluded.partition_date, excluded.context, excluded.payload)
-    RETURNING 1
+),
+-- Each distinct status is looked up once, not once per row.
+statuses AS (
+    SELECT s.source, s.status, coalesce(m.event_type, 'unknown') AS event_type
+    FROM (SELECT DISTINCT source, coalesce(status_raw, '') AS status
+          FROM stage_records WHERE reject_reason IS NULL) AS s
+    LEFT JOIN core.event_type_map AS m
+           ON m.source = s.source AND m.status_key = core.status_key(s.status)
 ),
 mapped AS (
-    SELECT l.record_id AS event_id, l.source, l.channel, l.direction,
-           coalesce(m.event_type, 'unknown') AS event_type,
+    SELECT l.record_id AS event_id, l.source, l.channel, l.direction, s.event_type,
            l.status_raw, l.occurred_at, l.recipient, l.campaign_id, l.campaign_name,
            l.message_id, l.error_code, l.error_reason, l.attributes, l.partition_date
     FROM latest AS l
-    LEFT JOIN core.event_type_map AS m
-           ON m.source = l.source AND m.status_key = core.status_key(l.status_raw)
+    JOIN statuses AS s ON s.source = l.source AND s.status = coalesce(l.status_raw, '')
 ),
 events_written AS (
     INSERT INTO core.message_events AS t (
@@ -50,11 +56,7 @@ events_written AS (
            excluded.status_raw, excluded.occurred_at, excluded.recipient, excluded.campaign_id,
            excluded.campaign_name, excluded.message_id, excluded.error_code,
            excluded.error_reason, excluded.attributes, excluded.partition_date)
-    RETURNING (xmax = 0) AS inserted
+    RETURNING 1
 )
-SELECT
-    (SELECT count(*) FROM mapped)                              AS distinct_records,
-    (SELECT count(*) FROM events_written WHERE inserted)       AS inserted,
-    (SELECT count(*) FROM events_written WHERE NOT inserted)   AS updated,
-    (SELECT count(*) FROM mapped WHERE event_type = 'unknown') AS unknown_status,
-    (SELECT count(*) FROM raw_written)                         AS raw_written
+-- Both inserts run to completion whether read or not; this counts the events written.
+SELECT count(*) FROM events_written
