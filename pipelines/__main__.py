@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pipelines.launcher import ConfigurationError, local_stack
 from pipelines.paths import PROJECT_ROOT
 
-
 # Step-level DEBUG events stay in the run's event log (make ui); the terminal gets INFO.
 _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -17,7 +16,10 @@ _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 def run(days: int) -> int:
     """Load the last `days` UTC days (today included) of every source through Dagster."""
     from dagster import DagsterInstance
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
 
     from pipelines.definitions import SOURCE_JOBS, defs
     from pipelines.summary import warehouse_summary

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.sources.mgage.client import DEFAULT_BASE_URL as MGAGE_DEFAULT_BASE_URL
-from pipelines.warehouse.embedded import DEFAULT_DATA_DIR, embedded_postgres
+from pipelines.warehouse.embedded import embedded_postgres
 from pipelines.warehouse.migrations import migrate
 from pipelines.warehouse.urls import dagster_storage_url
 from sandbox.config import SandboxConfig
@@ -73,17 +73,20 @@ class LocalStack:
 
 @contextmanager
 def local_stack(*, sandbox_config: SandboxConfig | None = None,
-                pg_data_dir: Path = DEFAULT_DATA_DIR,
-                local_dir: Path = LOCAL_DIR) -> Iterator[LocalStack]:
-    """Start what is needed, export its settings into os.environ, and undo both on exit."""
+                local_dir: Path | None = None) -> Iterator[LocalStack]:
+    """Start what is needed, export its settings into os.environ, and undo both on exit.
+
+    Local state (embedded data, Dagster storage) goes under `local_dir`, by default
+    $PIPELINES_LOCAL_DIR or .local/ in the project."""
     environ = dict(os.environ)
+    local_dir = local_dir or Path(environ.get("PIPELINES_LOCAL_DIR") or LOCAL_DIR)
     modes = {spec.source: spec.mode(environ) for spec in SOURCES}
     exported: dict[str, str] = {}
     with ExitStack() as stack:
         warehouse_url = environ.get("WAREHOUSE_URL")
         dagster_url = environ.get("DAGSTER_POSTGRES_URL")
         if not warehouse_url:
-            server = stack.enter_context(embedded_postgres(pg_data_dir))
+            server = stack.enter_context(embedded_postgres(local_dir / "pgdata"))
             warehouse_url = server.database_url("warehouse")
             dagster_url = dagster_url or server.database_url("dagster")
         exported["WAREHOUSE_URL"] = warehouse_url

@@ -89,12 +89,15 @@ class SandboxApp:
     """The vendors plus the control endpoints, independent of the socket server."""
 
     def __init__(self, config: SandboxConfig) -> None:
-        from sandbox.vendors import mgage
+        from sandbox.vendors import cinnox, mgage, senderguide, webex
 
         self.config = config
         self.state = SandboxState()
         self.router = Router()
         mgage.MgageApi(config, self.state).register(self.router)
+        senderguide.SenderGuideApi(config, self.state).register(self.router)
+        cinnox.CinnoxApi(config, self.state).register(self.router)
+        webex.WebexApi(config, self.state).register(self.router)
         self.router.add("GET", "/_sandbox/health", lambda request, match: json_response(200, {"ok": True}))
         self.router.add("GET", "/_sandbox/state", self._describe)
         self.router.add("POST", "/_sandbox/advance", self._advance)
@@ -112,6 +115,9 @@ class SandboxApp:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm and the client's
+    # delayed ACK, every keep-alive response would stall ~40 ms.
+    disable_nagle_algorithm = True
     server: "_Server"
 
     def _serve(self) -> None:

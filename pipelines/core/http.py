@@ -5,13 +5,19 @@ vendor, endpoint and status but never a credential."""
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 import orjson
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
 
 
 class VendorError(Exception):
@@ -85,13 +91,14 @@ class VendorHttp:
 
     def __init__(self, vendor: str, base_url: str, *, auth: httpx.Auth | None = None,
                  headers: Mapping[str, str] | None = None, timeouts: Timeouts = Timeouts(),
-                 retry: RetryPolicy = RetryPolicy(), check_body: BodyCheck | None = None) -> None:
+                 retry: RetryPolicy = RetryPolicy(), check_body: BodyCheck | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self.vendor = vendor
         self.base_url = httpx.URL(base_url)
         self.retry = retry
         self._check_body = check_body
         self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
-                                    timeout=timeouts.as_httpx())
+                                    timeout=timeouts.as_httpx(), transport=transport)
         self.calls = 0
         self.retries = 0
 
