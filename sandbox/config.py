@@ -18,9 +18,68 @@ class MgageSandbox:
 
 
 @dataclass
+class SenderGuideSandbox:
+    api_key: str = "sandbox-senderguide-api-key"
+    message_ids: list[str] = field(default_factory=lambda: ["48213", "48214", "50377"])
+    # IANA zone of the account: fromDate/toDate and the naive timestamps are local to it.
+    timezone: str = "America/New_York"
+    # Sends per message id per local day before the per-day variation.
+    daily_sends: int = 300
+    # 0 makes every day's send count exactly daily_sends.
+    volume_jitter: float = 0.3
+    # Each interaction type's daily count as a fraction of the day's sends.
+    open_rate: float = 0.25
+    click_rate: float = 0.05
+    bounce_rate: float = 0.02
+    unsubscribe_rate: float = 0.005
+
+
+@dataclass
+class CinnoxSandbox:
+    app_id: str = "sandbox-cinnox-app"
+    app_token: str = "sandbox-cinnox-app-token"
+    # Sent campaigns per UTC day (0.5x to 1.5x of it, day by day).
+    campaigns_per_day: int = 3
+    # Recipients per campaign, log-uniform between the two.
+    min_recipients: int = 20
+    max_recipients: int = 2000
+    whatsapp_share: float = 0.4
+    max_limit: int = 100
+    # Longest startAt..endAt span the summary accepts (error 6451000 beyond it).
+    max_range_days: int = 31
+
+
+@dataclass
+class WebexSandbox:
+    api_key: str = "sandbox-webex-api-key"
+    # The customer keys a pipeline asks for: MSISDNs, emails and app device ids. Any other key
+    # gets its own deterministic history too, as a real tenant would answer for any customer.
+    keys: list[str] = field(default_factory=lambda: [
+        "919812345670", "919833012345", "447700900123", "asha.kulkarni@example.in",
+        "Rohan.Mehta@Example.com", "app-7f3a9c21e4b04d8f", "919900000001",
+        "busy.shopper@example.com",
+    ])
+    # Keys with more than 50 transactions a day, so clients must split windows and detect
+    # truncation (also listed in `keys` so that the pipeline asks for them).
+    busy_keys: list[str] = field(default_factory=lambda: ["919900000001", "busy.shopper@example.com"])
+    # IANA zone of the tenant server: from-date/to-date and deployment-date are local to it.
+    timezone: str = "Asia/Kolkata"
+    # Ordinary keys have 0..max_daily_transactions a day; busy keys about busy_daily_transactions.
+    max_daily_transactions: int = 5
+    busy_daily_transactions: int = 80
+    # Share of keys (chosen by hash) whose answer is {"transactions": [...]} not a bare array.
+    wrapped_response_share: float = 0.3
+    # HTTP status of event API errors: 200 or 500 depending on the tenant's configuration.
+    event_error_http_status: int = 200
+
+
+@dataclass
 class SandboxConfig:
     seed: int = 20261123
     mgage: MgageSandbox = field(default_factory=MgageSandbox)
+    senderguide: SenderGuideSandbox = field(default_factory=SenderGuideSandbox)
+    cinnox: CinnoxSandbox = field(default_factory=CinnoxSandbox)
+    webex: WebexSandbox = field(default_factory=WebexSandbox)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -28,7 +87,10 @@ class SandboxConfig:
     @classmethod
     def from_json(cls, text: str) -> "SandboxConfig":
         values = json.loads(text)
-        return cls(seed=values["seed"], mgage=MgageSandbox(**values["mgage"]))
+        return cls(seed=values["seed"], mgage=MgageSandbox(**values["mgage"]),
+                   senderguide=SenderGuideSandbox(**values.get("senderguide", {})),
+                   cinnox=CinnoxSandbox(**values.get("cinnox", {})),
+                   webex=WebexSandbox(**values.get("webex", {})))
 
     @classmethod
     def with_random_credentials(cls, **overrides) -> "SandboxConfig":
@@ -36,4 +98,7 @@ class SandboxConfig:
         config = cls(**overrides)
         config.mgage.username = f"mgage-{secrets.token_hex(4)}"
         config.mgage.password = secrets.token_urlsafe(18)
+        config.senderguide.api_key = secrets.token_urlsafe(24)
+        config.cinnox.app_token = secrets.token_urlsafe(32)
+        config.webex.api_key = secrets.token_urlsafe(32)
         return config
