@@ -1,0 +1,66 @@
+"""`make run`'s entry point as an operator runs it: a child process, twice, then a look at the
+warehouse it leaves and the processes it does not leave behind."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+from pipelines.launcher import SOURCES
+from pipelines.paths import PROJECT_ROOT
+from pipelines.warehouse.embedded import embedded_postgres
+
+pytestmark = pytest.mark.slow
+
+TABLES = ("core.message_events", "raw.mgage_messages", "ops.quarantine")
+
+
+def run_pipeline(local_dir: Path) -> subprocess.CompletedProcess:
+    env = {name: value for name, value in os.environ.items()
+           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
+    for spec in SOURCES:
+        for name in spec.credential_vars + spec.required_vars:
+            env.pop(name, None)
+    env |= {"PIPELINES_LOCAL_DIR": str(local_dir), "DAYS": "2"}
+    return subprocess.run([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def warehouse_contents(local_dir: Path) -> dict[str, list[tuple]]:
+    with embedded_postgres(local_dir / "pgdata") as server, \
+            psycopg.connect(server.database_url("warehouse")) as conn:
+        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()  # fixed names
+                for table in TABLES}
+
+
+def leftover_processes(local_dir: Path, grace_s: float = 5.0) -> list[str]:
+    """Processes still serving `local_dir` once a shutdown's last moments have passed."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        found = [" ".join(process.info["cmdline"] or [])
+                 for process in psutil.process_iter(["cmdline"])
+                 if str(local_dir) in " ".join(process.info["cmdline"] or [])]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_make_run_loads_every_source_prints_a_summary_and_is_repeatable(tmp_path: Path) -> None:
+    first = run_pipeline(tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "mgage: sandbox" in first.stdout
+    assert "Events by source / channel / event type" in first.stdout
+    assert "mgage: loaded" in first.stdout
+    assert leftover_processes(tmp_path) == []
+    after_first = warehouse_contents(tmp_path)
+    assert len(after_first["core.message_events"]) > 0
+
+    second = run_pipeline(tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert warehouse_contents(tmp_path) == after_first  # identical, loaded_at included
+    assert leftover_processes(tmp_path) == []

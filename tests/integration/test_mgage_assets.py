@@ -1,0 +1,138 @@
+"""mGage through Dagster: the sandbox over HTTP into the embedded warehouse, exact counts."""
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+from dagster import DagsterInstance
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from pipelines.definitions import defs
+from pipelines.sources.mgage.assets import EVENTS_KEY, RAW_KEY
+from sandbox.server import SandboxState, serve_in_thread
+from sandbox.vendors.mgage import MgageApi
+from tests.conftest import TEST_SANDBOX
+
+TODAY = datetime.now(UTC).date()
+DAY = TODAY - timedelta(days=2)
+
+
+def expected_messages(day: date) -> int:
+    api = MgageApi(TEST_SANDBOX, SandboxState())
+    return sum(api.expected_messages(program, kind, day)
+               for program in TEST_SANDBOX.mgage.program_ids for kind in ("MT", "MO"))
+
+
+def materialize(partition_key: str | None = None, tags: dict[str, str] | None = None):
+    job = defs.resolve_job_def("mgage_daily")
+    return job.execute_in_process(instance=DagsterInstance.ephemeral(), partition_key=partition_key,
+                                  tags=tags, raise_on_error=False)
+
+
+def metadata(result, key) -> dict:
+    [materialization] = [m for m in result.asset_materializations_for_node("mgage_messages")
+                         if m.asset_key == key][-1:]
+    return {name: value.value for name, value in materialization.metadata.items()}
+
+
+def snapshot(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute("""
+        SELECT event_id, source, channel, direction, event_type, status_raw, occurred_at,
+               recipient, campaign_id, campaign_name, attributes, partition_date, loaded_at
+        FROM core.message_events ORDER BY event_id""").fetchall()
+
+
+def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
+    result = materialize(DAY.isoformat())
+    assert result.success
+    expected = expected_messages(DAY)
+    count = "SELECT count(*) FROM {} WHERE partition_date = %s"
+    assert warehouse.execute(count.format("core.message_events"), (DAY,)).fetchone() == (expected,)
+    assert warehouse.execute(count.format("raw.mgage_messages"), (DAY,)).fetchone() == (expected,)
+    meta = metadata(result, EVENTS_KEY)
+    # Windows end at the next midnight inclusive: the next day's first message of each
+    # program and type comes back and is left to its own partition.
+    assert meta["records_fetched"] == expected + meta["out_of_window"]
+    assert meta["inserted"] == expected and meta["quarantined"] == 0
+    assert meta["api_calls"] >= 4
+
+
+def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> None:
+    assert materialize(DAY.isoformat()).success
+    bad_recipients = warehouse.execute(
+        "SELECT count(*) FROM core.message_events WHERE recipient !~ '^\\+1[0-9]{10}$'").fetchone()
+    assert bad_recipients == (0,)
+    outside_day = warehouse.execute(
+        "SELECT count(*) FROM core.message_events WHERE (occurred_at AT TIME ZONE 'UTC')::date <> partition_date"
+    ).fetchone()
+    assert outside_day == (0,)
+    pairs = set(warehouse.execute("SELECT DISTINCT direction, event_type FROM core.message_events").fetchall())
+    assert ("inbound", "received") in pairs and ("outbound", "delivered") in pairs
+    assert all(event_type != "unknown" for _, event_type in pairs)
+    raw_context = warehouse.execute("SELECT context FROM raw.mgage_messages LIMIT 1").fetchone()[0]
+    assert set(raw_context) >= {"program_id", "message_type"}
+
+
+def test_loading_a_partition_twice_leaves_the_same_rows(warehouse: psycopg.Connection) -> None:
+    assert materialize(DAY.isoformat()).success
+    first = snapshot(warehouse)
+    again = materialize(DAY.isoformat())
+    assert again.success
+    assert snapshot(warehouse) == first  # loaded_at included: nothing was rewritten
+    meta = metadata(again, EVENTS_KEY)
+    assert (meta["inserted"], meta["updated"]) == (0, 0)
+    assert meta["unchanged"] == expected_messages(DAY)
+
+
+def test_a_partition_range_runs_as_one_run(warehouse: psycopg.Connection) -> None:
+    first, last = DAY - timedelta(days=1), DAY
+    result = materialize(tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                               ASSET_PARTITION_RANGE_END_TAG: last.isoformat()})
+    assert result.success
+    loaded = dict(warehouse.execute(
+        "SELECT partition_date, count(*) FROM core.message_events GROUP BY 1").fetchall())
+    assert loaded == {first: expected_messages(first), last: expected_messages(last)}
+    assert metadata(result, RAW_KEY)["partitions"] == 2
+
+
+@pytest.fixture
+def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """A sandbox of this test's own, so advancing its statuses affects no other test."""
+    with serve_in_thread(TEST_SANDBOX) as (url, app):
+        monkeypatch.setenv("MGAGE_BASE_URL", url)
+        yield app
+
+
+def test_sent_then_delivered_updates_the_existing_row(warehouse: psycopg.Connection, own_sandbox) -> None:
+    assert materialize(DAY.isoformat()).success
+    before = {row[0]: row for row in snapshot(warehouse)}
+    own_sandbox.state.advance()
+    result = materialize(DAY.isoformat())
+    assert result.success
+    after = {row[0]: row for row in snapshot(warehouse)}
+
+    assert after.keys() == before.keys()  # updated in place, nothing added
+    changed = {event_id for event_id in after if after[event_id][5] != before[event_id][5]}
+    assert changed and metadata(result, EVENTS_KEY)["updated"] == len(changed)
+    assert any(before[e][5] == "Sent" and after[e][5] == "Delivered" and after[e][4] == "delivered"
+               for e in changed)
+    for event_id, row in after.items():  # loaded_at moves only where the vendor changed something
+        assert (row[12] != before[event_id][12]) == (event_id in changed)
+
+
+def test_wrong_credentials_fail_the_run_with_a_clear_error(warehouse: psycopg.Connection,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MGAGE_PASSWORD", "wrong-password")
+    result = materialize(DAY.isoformat())
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.error.to_string()
+    assert "authentication failed" in message and "HTTP 401" in message
+    assert "wrong-password" not in message
+    assert warehouse.execute("SELECT count(*) FROM core.message_events").fetchone() == (0,)
+    assert os.environ["MGAGE_PASSWORD"] == "wrong-password"

@@ -1,0 +1,38 @@
+import psycopg
+
+from pipelines.launcher import LocalStack
+from pipelines.paths import MIGRATIONS_DIR
+from pipelines.warehouse.migrations import migrate
+
+
+def test_migrations_are_recorded_and_reapplying_is_a_no_op(stack: LocalStack) -> None:
+    assert migrate(stack.warehouse_url) == []
+    with psycopg.connect(stack.warehouse_url) as conn:
+        applied = {row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration")}
+    assert applied == {path.stem for path in MIGRATIONS_DIR.glob("*.sql")}
+
+
+def test_layers_and_shared_model_exist(warehouse: psycopg.Connection) -> None:
+    schemas = {row[0] for row in warehouse.execute("SELECT schema_name FROM information_schema.schemata")}
+    assert {"raw", "core", "ops", "marts"} <= schemas
+    columns = {row[0] for row in warehouse.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'core' AND table_name = 'message_events'")}
+    contract = {"event_id", "source", "channel", "direction", "event_type", "status_raw",
+                "occurred_at", "recipient", "campaign_id", "campaign_name", "message_id",
+                "error_code", "error_reason", "loaded_at"}
+    assert contract <= columns
+
+
+def test_canonical_event_types_are_the_contracts(warehouse: psycopg.Connection) -> None:
+    types = {row[0] for row in warehouse.execute("SELECT event_type FROM core.event_types")}
+    assert types == {"queued", "sent", "delivered", "undelivered", "failed", "suppressed", "expired",
+                     "received", "opened", "clicked", "bounced", "complained", "unsubscribed",
+                     "replied", "unknown"}
+
+
+def test_status_lookup_ignores_case_and_spacing(warehouse: psycopg.Connection) -> None:
+    row = warehouse.execute(
+        "SELECT event_type FROM core.event_type_map WHERE source = 'mgage' AND status_key = core.status_key(%s)",
+        ("  DELIVERED ",)).fetchone()
+    assert row == ("delivered",)

@@ -1,0 +1,91 @@
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from pipelines.core.http import (
+    RetryPolicy,
+    TransientVendorError,
+    VendorError,
+    VendorHttp,
+    parse_retry_after,
+)
+
+FAST = RetryPolicy(max_attempts=4, initial_backoff_s=0.001, max_backoff_s=0.002, retry_after_cap_s=0.05)
+
+
+def vendor(handler, retry: RetryPolicy = FAST, **kwargs) -> VendorHttp:
+    return VendorHttp("acme", "https://api.acme.test", retry=retry,
+                      transport=httpx.MockTransport(handler), **kwargs)
+
+
+def test_retry_after_in_seconds_and_as_http_date_is_capped() -> None:
+    assert parse_retry_after("3", cap_s=60) == 3
+    assert parse_retry_after("600", cap_s=60) == 60
+    in_ten = format_datetime(datetime.now(UTC) + timedelta(seconds=10), usegmt=True)
+    assert 8 <= parse_retry_after(in_ten, cap_s=60) <= 10
+    assert parse_retry_after("soon", cap_s=60) is None
+    assert parse_retry_after(None, cap_s=60) is None
+
+
+def test_transient_statuses_are_retried_until_success() -> None:
+    answers = iter([httpx.Response(503), httpx.Response(429, headers={"Retry-After": "0"}),
+                    httpx.Response(200, json={"ok": True})])
+    http = vendor(lambda request: next(answers))
+    assert http.request_json("GET", "/things", endpoint="GET /things") == {"ok": True}
+    assert (http.calls, http.retries) == (3, 2)
+
+
+def test_connection_errors_are_retried() -> None:
+    attempts = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json=[1])
+
+    assert vendor(flaky).request_json("GET", "/x", endpoint="GET /x") == [1]
+
+
+def test_giving_up_names_vendor_endpoint_and_status_never_credentials() -> None:
+    http = vendor(lambda request: httpx.Response(502), auth=httpx.BasicAuth("user", "hunter2-secret"))
+    with pytest.raises(TransientVendorError) as failure:
+        http.request_json("GET", "/x", endpoint="GET /x")
+    message = str(failure.value)
+    assert "acme" in message and "GET /x" in message and "502" in message
+    assert "hunter2-secret" not in message and "user" not in message
+    assert http.calls == FAST.max_attempts
+
+
+def test_client_errors_fail_at_once_with_a_readable_reason() -> None:
+    http = vendor(lambda request: httpx.Response(401, json={"message": "bad token"}))
+    with pytest.raises(VendorError, match="authentication failed") as failure:
+        http.request_json("GET", "/x", endpoint="GET /x")
+    assert not isinstance(failure.value, TransientVendorError)
+    assert http.calls == 1
+
+
+def test_truncated_json_is_treated_as_transient() -> None:
+    answers = iter([httpx.Response(200, content=b'{"data": [1, 2'), httpx.Response(200, json={"data": []})])
+    assert vendor(lambda request: next(answers)).request_json("GET", "/x", endpoint="e") == {"data": []}
+
+
+def test_body_checks_turn_200_errors_into_failures() -> None:
+    def check(endpoint: str, body: object) -> None:
+        if isinstance(body, dict) and body.get("code") == 1002:
+            raise VendorError("acme", endpoint, 200, body["description"])
+
+    http = vendor(lambda request: httpx.Response(200, json={"code": 1002, "description": "key missing"}),
+                  check_body=check)
+    with pytest.raises(VendorError, match="key missing"):
+        http.request_json("GET", "/x", endpoint="GET /x")
+
+
+def test_other_origins_are_refused_before_any_request() -> None:
+    seen = []
+    http = vendor(lambda request: seen.append(request) or httpx.Response(200, json={}))
+    with pytest.raises(VendorError, match="another origin"):
+        http.request_json("GET", "https://evil.test/steal", endpoint="GET /x")
+    assert seen == []

@@ -1,0 +1,98 @@
+import threading
+import time
+
+import httpx
+import pytest
+
+from pipelines.core.http import VendorHttp
+from pipelines.core.paging import PagingError, follow_next_urls, prefetch
+
+
+def serving(pages: dict[str, dict]) -> tuple[VendorHttp, list[httpx.Request]]:
+    """A fake vendor answering each path+query from `pages`."""
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        key = request.url.raw_path.decode()
+        return httpx.Response(200, json=pages[key]) if key in pages else httpx.Response(404)
+
+    http = VendorHttp("acme", "https://api.acme.test", transport=httpx.MockTransport(handler),
+                      auth=httpx.BasicAuth("u", "p"))
+    return http, requests
+
+
+def walk(http: VendorHttp) -> list[dict]:
+    return list(follow_next_urls(http, "/items", endpoint="GET /items", params={"size": 2},
+                                 next_url=lambda body: body["next"]))
+
+
+def test_follows_absolute_and_relative_next_urls_until_none() -> None:
+    http, requests = serving({
+        "/items?size=2": {"n": 1, "next": "https://api.acme.test/items?size=2&page=2"},
+        "/items?size=2&page=2": {"n": 2, "next": "/items?size=2&page=3"},
+        "/items?size=2&page=3": {"n": 3, "next": "?size=2&page=4"},
+        "/items?size=2&page=4": {"n": 4, "next": None},
+    })
+    assert [body["n"] for body in walk(http)] == [1, 2, 3, 4]
+    assert all(request.headers["Authorization"].startswith("Basic") for request in requests)
+
+
+def test_a_next_url_seen_before_is_an_error_not_a_loop() -> None:
+    http, requests = serving({
+        "/items?size=2": {"n": 1, "next": "/items?size=2&page=2"},
+        "/items?size=2&page=2": {"n": 2, "next": "/items?size=2"},
+    })
+    with pytest.raises(PagingError, match="repeats"):
+        walk(http)
+    assert len(requests) == 2
+
+
+def test_a_next_url_on_another_origin_is_not_followed() -> None:
+    http, requests = serving({"/items?size=2": {"n": 1, "next": "https://elsewhere.test/items?page=2"}})
+    with pytest.raises(PagingError, match="another origin"):
+        walk(http)
+    assert len(requests) == 1
+
+
+def test_prefetch_keeps_order_and_stays_bounded() -> None:
+    produced = []
+
+    def numbers():
+        for n in range(20):
+            produced.append(n)
+            yield n
+
+    consumer = prefetch(numbers(), depth=2)
+    assert next(consumer) == 0
+    time.sleep(0.05)
+    assert len(produced) <= 4  # the one consumed, up to two buffered, one in hand
+    assert list(consumer) == list(range(1, 20))
+
+
+def test_prefetch_reraises_the_producers_error_in_the_consumer() -> None:
+    def failing():
+        yield 1
+        raise ValueError("page 2 broke")
+
+    consumer = prefetch(failing())
+    assert next(consumer) == 1
+    with pytest.raises(ValueError, match="page 2 broke"):
+        next(consumer)
+
+
+def test_prefetch_stops_its_thread_when_the_consumer_stops_early() -> None:
+    def endless():
+        n = 0
+        while True:
+            n += 1
+            yield n
+
+    before = threading.active_count()
+    consumer = prefetch(endless())
+    assert next(consumer) == 1
+    consumer.close()
+    deadline = time.monotonic() + 2
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before

@@ -1,0 +1,33 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipelines.core.events import RecordRejected
+from pipelines.core.timestamps import parse_vendor_time
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2014-12-05T10:00:00.00", datetime(2014, 12, 5, 10, tzinfo=UTC)),   # mGage's odd fraction
+    ("2014-12-05T10:00:00.120", datetime(2014, 12, 5, 10, 0, 0, 120000, tzinfo=UTC)),
+    ("2014-12-05T10:00:00", datetime(2014, 12, 5, 10, tzinfo=UTC)),
+    ("2022-11-07T00:00:00.000Z", datetime(2022, 11, 7, tzinfo=UTC)),     # RFC 3339
+    ("2022-11-07T08:00:00+08:00", datetime(2022, 11, 7, tzinfo=UTC)),
+])
+def test_utc_and_offset_timestamps(text: str, expected: datetime) -> None:
+    assert parse_vendor_time(text) == expected
+
+
+def test_naive_times_are_read_in_the_given_zone_across_dst() -> None:
+    new_york = ZoneInfo("America/New_York")
+    # Before and after the 2026-03-08 spring-forward: UTC-5, then UTC-4.
+    assert parse_vendor_time("2026-03-08 01:30:00", new_york) == datetime(2026, 3, 8, 6, 30, tzinfo=UTC)
+    assert parse_vendor_time("2026-03-08 03:30:00", new_york) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    # 01:30 happens twice on 2026-11-01; the earlier (EDT) instant is taken.
+    assert parse_vendor_time("2026-11-01 01:30:00", new_york) == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", [None, "", "yesterday", "2014-13-45T10:00:00", 1417773600, "null"])
+def test_unusable_values_reject_the_record(value: object) -> None:
+    with pytest.raises(RecordRejected):
+        parse_vendor_time(value)
