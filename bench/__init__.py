@@ -1,0 +1,1 @@
+"""Throughput and memory benchmarks, reported against baselines measured in the same run."""
