@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -46,16 +47,28 @@ def run(days: int) -> int:
 
 
 def ui() -> int:
-    """`dagster dev` (webserver and daemon) on the same warehouse, instance and sandbox."""
+    """`dagster dev` (webserver and daemon) on the same warehouse, instance and sandbox.
+
+    Ctrl-C or SIGTERM asks dagster dev to stop its services; the sandbox and the embedded
+    warehouse stop after it."""
     with local_stack() as stack:
         print(f"Sources — {', '.join(f'{s}: {m}' for s, m in stack.modes.items())}", flush=True)
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
         if port := os.environ.get("DAGSTER_PORT"):
             command += ["--port", port]
-        try:
-            return subprocess.call(command, cwd=PROJECT_ROOT)
-        except KeyboardInterrupt:
-            return 0
+        # A command started in the background inherits SIGINT ignored; dagster dev needs it back
+        # to shut its webserver, daemon and code servers down when asked.
+        dagster_dev = subprocess.Popen(
+            command, cwd=PROJECT_ROOT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+
+        def stop(signum: int, frame: object) -> None:
+            dagster_dev.send_signal(signal.SIGINT)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        dagster_dev.wait()
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,6 @@
 """Run the sandbox as a child process for the length of a `with` block."""
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ def sandbox_process(config: SandboxConfig, startup_timeout_s: float = 30.0) -> I
         line = _read_ready_line(child, startup_timeout_s)
         yield RunningSandbox(url=line.removeprefix(_READY_PREFIX).strip(), config=config, pid=child.pid)
     finally:
-        child.send_signal(signal.SIGINT)
+        child.terminate()  # SIGTERM: the sandbox keeps no state, and SIGINT may be ignored
         try:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
