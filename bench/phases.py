@@ -56,15 +56,16 @@ def copy_only(records: int) -> int:
     from functools import partial
 
     from pipelines.sources.mgage.mapping import map_message
-    from pipelines.warehouse.loading import LoadStats, stage_rows
+    from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, stage_rows
 
     # Realistic row widths: a few real pages, prepared once, outside the timed part.
     mapper = partial(map_message, default_region="US")
-    stats = LoadStats("mgage", bench_day())
+    scope = LoadScope.day(LoadTarget("mgage", "raw.mgage_messages"), bench_day())
+    stats = LoadStats("mgage", scope.key)
     prepared: list[tuple] = []
     with mgage_client().session() as api:
         for page_number, page in enumerate(api.day_pages(bench_day())):
-            prepared.extend(stage_rows(page, mapper, stats))
+            prepared.extend(stage_rows(page, mapper, scope, stats))
             if page_number == 3:
                 break
 

@@ -4,7 +4,7 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from pipelines.core.partitions import DAILY_PARTITIONS
 from pipelines.core.settings import ModelSettings
-from pipelines.sources.mgage.assets import mgage_messages
+from pipelines.sources.mgage.assets import mgage_load
 from pipelines.sources.mgage.client import MgageClient
 from pipelines.warehouse.resource import Warehouse
 
@@ -16,7 +16,7 @@ mgage_job = define_asset_job("mgage_daily", selection=AssetSelection.groups("mga
 SOURCE_JOBS = {"mgage": mgage_job}
 
 defs = Definitions(
-    assets=[mgage_messages],
+    assets=[mgage_load],
     jobs=list(SOURCE_JOBS.values()),
     resources={
         "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),

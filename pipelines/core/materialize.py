@@ -1,85 +1,147 @@
-"""The body every day-partitioned source asset shares: load each day of the run's partition
-range in its own transaction, then report what happened to Dagster."""
+"""The asset every day-partitioned source shares: for each day of the run's partition range,
+walk the vendor's pages and load them as one scope (one transaction), then report to Dagster.
+A source supplies its client resource, its mapper and its day's time zone; nothing else."""
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
+from typing import Any, Protocol
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 from sqlalchemy import text
 
 from pipelines.core.http import VendorError, VendorHttp
 from pipelines.core.paging import Page
-from pipelines.core.partitions import partition_dates
-from pipelines.warehouse.loading import LoadStats, LoadTarget, Mapper, load_pages
+from pipelines.core.partitions import DAILY_PARTITIONS, partition_dates
+from pipelines.core.settings import ModelSettings
+from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
 from pipelines.warehouse.queries import query
 from pipelines.warehouse.resource import Warehouse
 
+OWNERS = ["team:data-engineering"]
 _TOTALS = ("pages", "records_fetched", "inserted", "updated", "unchanged", "duplicates",
            "quarantined", "unknown_status", "out_of_window")
 
 
+class DaySession(Protocol):
+    """An open connection to a day-partitioned vendor."""
+
+    http: VendorHttp
+
+    def day_pages(self, day: date) -> Iterator[Page]: ...
+
+
+class DayClient(Protocol):
+    def session(self) -> AbstractContextManager[DaySession]: ...
+
+
 @dataclass
 class RangeLoad:
-    """The outcome of loading a run's partition range."""
+    """The outcome of loading a run's scopes."""
 
-    days: list[LoadStats] = field(default_factory=list)
+    loads: list[LoadStats] = field(default_factory=list)
     api_calls: int = 0
     retries: int = 0
     duration_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def total(self, name: str) -> int:
-        return sum(getattr(day, name) for day in self.days)
+        return sum(getattr(load, name) for load in self.loads)
+
+    def metadata(self) -> dict[str, Any]:
+        return {"scopes": len(self.loads), "api_calls": self.api_calls, "retries": self.retries,
+                "duration_s": round(self.duration_s, 2)} | {
+                    name: self.total(name) for name in _TOTALS} | self.extra
 
 
-def load_partition_range(context: AssetExecutionContext, warehouse: Warehouse, http: VendorHttp,
-                         target: LoadTarget, day_pages: Callable[[date], Iterable[Page]],
-                         mapper: Mapper) -> RangeLoad:
+def log_load(context: AssetExecutionContext, stats: LoadStats) -> None:
+    context.log.info(
+        f"{stats.source} {stats.scope}: {stats.records_fetched} records in {stats.pages} pages; "
+        f"{stats.inserted} inserted, {stats.updated} updated, {stats.unchanged} unchanged, "
+        f"{stats.quarantined} quarantined, {stats.unknown_status} unknown status")
+    if stats.quarantined:
+        context.log.warning(f"{stats.source} {stats.scope}: {stats.quarantined} records "
+                            "quarantined (see ops.quarantine)")
+
+
+def load_day_range(context: AssetExecutionContext, warehouse: Warehouse, api: DaySession,
+                   target: LoadTarget, mapper: Mapper, zone: tzinfo | None) -> RangeLoad:
     """Load every day of the run's partitions, one transaction per day."""
     started = time.monotonic()
     outcome = RangeLoad()
     with warehouse.connect() as conn:
         for day in partition_dates(context.partition_keys):
             try:
-                stats = load_pages(conn, target, day, day_pages(day), mapper,
-                                   run_id=context.run_id)
+                stats = load_pages(conn, LoadScope.day(target, day, zone), api.day_pages(day),
+                                   mapper, run_id=context.run_id)
             except VendorError as error:
                 error.add_note(f"while loading {target.source} partition {day.isoformat()}")
                 raise
-            outcome.days.append(stats)
-            context.log.info(
-                f"{target.source} {day}: {stats.records_fetched} records in {stats.pages} pages; "
-                f"{stats.inserted} inserted, {stats.updated} updated, {stats.unchanged} unchanged, "
-                f"{stats.quarantined} quarantined")
-            if stats.quarantined:
-                context.log.warning(f"{target.source} {day}: {stats.quarantined} records quarantined "
-                                    "(see ops.quarantine)")
-    outcome.api_calls, outcome.retries = http.calls, http.retries
+            outcome.loads.append(stats)
+            log_load(context, stats)
+    outcome.api_calls, outcome.retries = api.http.calls, api.http.retries
     outcome.duration_s = time.monotonic() - started
     return outcome
 
 
-def range_results(warehouse: Warehouse, target: LoadTarget, raw_key: AssetKey,
-                  events_key: AssetKey, outcome: RangeLoad) -> tuple[MaterializeResult, MaterializeResult]:
+def results(warehouse: Warehouse, source: str, raw_key: AssetKey, events_key: AssetKey,
+            outcome: RangeLoad) -> tuple[MaterializeResult, MaterializeResult]:
     """Materialization metadata for the raw landing asset and the normalized events asset."""
-    common = {
-        "partitions": len(outcome.days),
-        "api_calls": outcome.api_calls,
-        "retries": outcome.retries,
-        "duration_s": round(outcome.duration_s, 2),
-    } | {name: outcome.total(name) for name in _TOTALS}
-    per_day = pd.DataFrame([day.as_metadata() for day in outcome.days])
-    raw_meta = common | {"per_partition": MetadataValue.md(per_day.to_markdown(index=False))}
-    events_meta = dict(common)
-    if outcome.days:
-        with warehouse.engine().connect() as conn:
-            preview = pd.read_sql(text(query("preview_events")), conn, params={
-                "source": target.source,
-                "first_day": min(day.partition_date for day in outcome.days),
-                "last_day": max(day.partition_date for day in outcome.days),
-            })
-        events_meta["preview"] = MetadataValue.md(preview.to_markdown(index=False))
+    common = outcome.metadata()
+    per_scope = pd.DataFrame([load.as_metadata() for load in outcome.loads])
+    raw_meta = common | {"per_scope": MetadataValue.md(per_scope.to_markdown(index=False))}
+    with warehouse.engine().connect() as conn:
+        preview = pd.read_sql(text(query("preview_events")), conn, params={
+            "source": source})
+    events_meta = common | {"preview": MetadataValue.md(preview.to_markdown(index=False))}
     return (MaterializeResult(asset_key=raw_key, metadata=raw_meta),
             MaterializeResult(asset_key=events_key, metadata=events_meta))
+
+
+def source_specs(source: str, raw_name: str, raw_description: str,
+                 events_description: str) -> tuple[AssetSpec, AssetSpec]:
+    """The two assets of a source: its raw landing table and its slice of the shared model."""
+    raw_key, events_key = AssetKey([source, raw_name]), AssetKey([source, "message_events"])
+    return (
+        AssetSpec(raw_key, description=raw_description, group_name=source, owners=OWNERS,
+                  kinds={"python", "postgres"}),
+        AssetSpec(events_key, deps=[raw_key], description=events_description, group_name=source,
+                  owners=OWNERS, kinds={"postgres"}),
+    )
+
+
+def daily_source_asset(*, source: str, raw_name: str, raw_table: str, client_key: str,
+                       make_mapper: Callable[[Any, ModelSettings], Mapper],
+                       day_zone: Callable[[Any], tzinfo | None],
+                       raw_description: str, events_description: str,
+                       description: str) -> AssetsDefinition:
+    """A day-partitioned source's multi-asset: raw landing and normalized events, loaded in one
+    pass per day; a range of days runs as one run (one transaction per day)."""
+    raw_spec, events_spec = source_specs(source, raw_name, raw_description, events_description)
+    target = LoadTarget(source=source, raw_table=raw_table)
+
+    @multi_asset(name=f"{source}_load", specs=[raw_spec, events_spec],
+                 partitions_def=DAILY_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
+                 pool=source, required_resource_keys={client_key, "warehouse", "model_settings"},
+                 description=description)
+    def load(context: AssetExecutionContext) -> Iterable[MaterializeResult]:
+        client = getattr(context.resources, client_key)
+        warehouse: Warehouse = context.resources.warehouse
+        mapper = make_mapper(client, context.resources.model_settings)
+        with client.session() as api:
+            outcome = load_day_range(context, warehouse, api, target, mapper, day_zone(client))
+        yield from results(warehouse, source, raw_spec.key, events_spec.key, outcome)
+
+    return load

@@ -1,7 +1,7 @@
 """The load path shared by every source: stream records into a staging table with COPY and
-merge them set-wise into raw and core, chunk by chunk, in one transaction per partition, with
-the partition's quarantine and load state. A run killed at any point leaves the warehouse as it
-was before the partition.
+merge them set-wise into raw and core, chunk by chunk, in one transaction per load scope (a
+source's daily partition, or one Webex key's increment), together with the scope's quarantine
+and load state. A run killed at any point leaves the warehouse as it was before the scope.
 
 Pages are fetched and mapped in a background thread while this one copies and merges: Postgres
 merges a chunk while the next one downloads and normalizes, so most of the merge hides behind
@@ -9,8 +9,8 @@ the fetch; the transaction keeps it all-or-nothing."""
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from hashlib import blake2b
 from typing import Any
 
@@ -41,12 +41,37 @@ class LoadTarget:
     raw_table: str
 
 
+@dataclass(frozen=True)
+class LoadScope:
+    """One unit of loading, committed whole: what it is called in ops (`key`), the daily
+    partition its rows belong to (when the source has one), and the time window its records
+    must fall in (when the vendor's window is not exact)."""
+
+    target: LoadTarget
+    key: str
+    partition_date: date | None = None
+    window: tuple[datetime, datetime] | None = None
+
+    @classmethod
+    def day(cls, target: LoadTarget, day: date, zone: tzinfo | None = UTC) -> "LoadScope":
+        """A daily partition whose records must fall on `day` in `zone` (None: no time check,
+        membership is decided by the request, e.g. a campaign's send date)."""
+        window = None
+        if zone is not None:
+            window = (datetime.combine(day, time(), zone).astimezone(UTC),
+                      datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC))
+        return cls(target, day.isoformat(), day, window)
+
+    def row_partition_date(self, event: MessageEvent) -> date:
+        return self.partition_date or event.occurred_at.astimezone(UTC).date()
+
+
 @dataclass
 class LoadStats:
-    """What one partition load saw and changed."""
+    """What one load saw and changed."""
 
     source: str
-    partition_date: date
+    scope: str
     pages: int = 0
     records_fetched: int = 0
     out_of_window: int = 0
@@ -58,18 +83,32 @@ class LoadStats:
     unknown_status: int = 0
 
     def as_metadata(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["partition_date"] = self.partition_date.isoformat()
-        return values
+        return dict(vars(self))
 
 
-class PartitionLoad:
-    """One partition's load in progress: pages in, chunks merged, totals at the end."""
+# Writes a load's state (ops.partition_loads, a watermark...) inside the load's transaction.
+StateRecorder = Callable[[psycopg.Cursor, LoadScope, LoadStats, str | None], None]
 
-    def __init__(self, cursor: psycopg.Cursor, target: LoadTarget, stats: LoadStats,
+
+def record_partition_load(cursor: psycopg.Cursor, scope: LoadScope, stats: LoadStats,
+                          run_id: str | None) -> None:
+    """The state of daily sources: the last load of each partition."""
+    cursor.execute(query("record_partition_load"), {
+        "source": scope.target.source, "partition_date": scope.partition_date, "run_id": run_id,
+        "pages": stats.pages, "records_fetched": stats.records_fetched,
+        "duplicates": stats.duplicates, "inserted": stats.inserted, "updated": stats.updated,
+        "unchanged": stats.unchanged, "quarantined": stats.quarantined,
+        "unknown_status": stats.unknown_status,
+    })
+
+
+class ScopeLoad:
+    """One scope's load in progress: rows in, chunks merged, totals at the end."""
+
+    def __init__(self, cursor: psycopg.Cursor, scope: LoadScope, stats: LoadStats,
                  run_id: str | None, chunk_rows: int) -> None:
         self._cursor = cursor
-        self._target = target
+        self._scope = scope
         self._run_id = run_id
         self._chunk_rows = chunk_rows
         self._copy: psycopg.Copy | None = None
@@ -78,9 +117,8 @@ class PartitionLoad:
         self.stats = stats
 
     @property
-    def _scope(self) -> dict[str, Any]:
-        return {"source": self._target.source, "partition_date": self.stats.partition_date,
-                "run_id": self._run_id}
+    def _params(self) -> dict[str, Any]:
+        return {"source": self._scope.target.source, "scope": self._scope.key, "run_id": self._run_id}
 
     def add_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Stage one page's prepared rows; merge the chunk when it is full."""
@@ -106,40 +144,36 @@ class PartitionLoad:
         """Merge what is staged into raw, core and quarantine, then empty the staging table."""
         self._close_copy()
         cursor = self._cursor
-        cursor.execute(query_with_table("merge_stage", raw_table=self._target.raw_table))
-        cursor.execute(query("quarantine_insert"), self._scope)
+        cursor.execute(query_with_table("merge_stage", raw_table=self._scope.target.raw_table))
+        cursor.execute(query("quarantine_insert"), self._params)
         cursor.execute(query("stage_keys_keep"))
         cursor.execute("TRUNCATE stage_records")
         self._rows_in_chunk = 0
 
-    def finish(self) -> LoadStats:
+    def finish(self, record_state: StateRecorder) -> LoadStats:
         """Merge the last chunk, settle the quarantine, count, and record the load state."""
         self._merge_chunk()
-        cursor, stats, scope = self._cursor, self.stats, self._scope
-        cursor.execute(query("quarantine_prune"), scope)
-        cursor.execute(query("partition_load_counts"), scope)
+        cursor, stats = self._cursor, self.stats
+        cursor.execute(query("quarantine_prune"), self._params)
+        cursor.execute(query("load_counts"))
         distinct_records, stats.inserted, stats.updated, stats.unknown_status = cursor.fetchone()
         staged = stats.records_fetched - stats.quarantined - stats.out_of_window
         stats.duplicates = staged - distinct_records
         stats.unchanged = distinct_records - stats.inserted - stats.updated
-        cursor.execute(query("record_partition_load"), scope | {
-            "pages": stats.pages, "records_fetched": stats.records_fetched,
-            "duplicates": stats.duplicates, "inserted": stats.inserted, "updated": stats.updated,
-            "unchanged": stats.unchanged, "quarantined": stats.quarantined,
-            "unknown_status": stats.unknown_status,
-        })
+        record_state(cursor, self._scope, stats, self._run_id)
         return stats
 
 
-def stage_rows(page: Page, mapper: Mapper, stats: LoadStats) -> Iterator[tuple[Any, ...]]:
+def stage_rows(page: Page, mapper: Mapper, scope: LoadScope,
+               stats: LoadStats) -> Iterator[tuple[Any, ...]]:
     """The staging rows of a page's records, normalized or rejected, counted in `stats`.
 
-    Records that belong to another day (vendors' windows are not always exclusive at the end)
-    are left to their own partition."""
+    Records outside the scope's window (vendors' windows are not always exclusive at the end)
+    are left to their own scope."""
     stats.pages += 1
     context = dict(page.context)
     context_json = orjson.dumps(context).decode()
-    partition_date = stats.partition_date
+    window = scope.window
     for record in page.records:
         stats.records_fetched += 1
         payload_json = orjson.dumps(record).decode()
@@ -147,13 +181,13 @@ def stage_rows(page: Page, mapper: Mapper, stats: LoadStats) -> Iterator[tuple[A
             event = mapper(record, context)
         except RecordRejected as rejected:
             stats.quarantined += 1
-            yield _rejected_row(partition_date, context_json, payload_json, rejected.reason)
+            yield _rejected_row(scope, context_json, payload_json, rejected.reason)
             continue
-        if event.occurred_at.astimezone(UTC).date() != partition_date:
+        if window is not None and not window[0] <= event.occurred_at < window[1]:
             stats.out_of_window += 1
             continue
         yield (
-            event.event_id, partition_date, context_json, payload_json, None,
+            event.event_id, scope.row_partition_date(event), context_json, payload_json, None,
             event.source, event.channel, event.direction, event.status_raw,
             event.occurred_at, event.recipient, event.campaign_id, event.campaign_name,
             event.message_id, event.error_code, event.error_reason,
@@ -161,40 +195,40 @@ def stage_rows(page: Page, mapper: Mapper, stats: LoadStats) -> Iterator[tuple[A
         )
 
 
-def _rejected_row(partition_date: date, context_json: str, payload_json: str,
+def _rejected_row(scope: LoadScope, context_json: str, payload_json: str,
                   reason: str) -> tuple[Any, ...]:
     record_hash = blake2b(f"{context_json}\x1f{payload_json}".encode(), digest_size=16).hexdigest()
-    return (record_hash, partition_date, context_json, payload_json, reason) + (None,) * 12
+    return (record_hash, scope.partition_date, context_json, payload_json, reason) + (None,) * 12
 
 
 @contextmanager
-def load_partition(conn: psycopg.Connection, target: LoadTarget, stats: LoadStats,
-                   run_id: str | None = None, chunk_rows: int = CHUNK_ROWS) -> Iterator[PartitionLoad]:
-    """Stage a partition's rows in the block; on leaving it, finish the merge and commit.
+def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
+               run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
+               record_state: StateRecorder = record_partition_load) -> Iterator[ScopeLoad]:
+    """Stage a scope's rows in the block; on leaving it, finish the merge and commit.
 
     Everything happens in one transaction: the rows, the quarantine and the load state commit
     together or not at all."""
-    partition_date = stats.partition_date
     with conn.transaction(), conn.cursor() as cursor:
-        # One writer per source partition at a time; a second waits, then sees the first's rows.
-        cursor.execute(query("lock_partition"), {"source": target.source, "partition_date": partition_date})
+        # One writer per scope at a time; a second waits, then sees the first's rows.
+        cursor.execute(query("lock_scope"), {"source": scope.target.source, "scope": scope.key})
         cursor.execute(query("create_stage"))
-        load = PartitionLoad(cursor, target, stats, run_id, chunk_rows)
+        load = ScopeLoad(cursor, scope, stats, run_id, chunk_rows)
         try:
             yield load
         finally:
             load._close_copy()
-        load.finish()
+        load.finish(record_state)
 
 
-def load_pages(conn: psycopg.Connection, target: LoadTarget, partition_date: date,
-               pages: Iterable[Page], mapper: Mapper, run_id: str | None = None,
-               chunk_rows: int = CHUNK_ROWS) -> LoadStats:
-    """Load one partition from its pages, end to end: fetched and mapped in a background
-    thread, copied and merged in this one."""
-    stats = LoadStats(source=target.source, partition_date=partition_date)
-    prepared = prefetch((list(stage_rows(page, mapper, stats)) for page in pages), PREFETCH_PAGES)
-    with load_partition(conn, target, stats, run_id, chunk_rows) as load:
+def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page], mapper: Mapper,
+               run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
+               record_state: StateRecorder = record_partition_load) -> LoadStats:
+    """Load one scope from its pages, end to end: fetched and mapped in a background thread,
+    copied and merged in this one."""
+    stats = LoadStats(source=scope.target.source, scope=scope.key)
+    prepared = prefetch((list(stage_rows(page, mapper, scope, stats)) for page in pages), PREFETCH_PAGES)
+    with load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:
         for rows in prepared:
             load.add_rows(rows)
     return load.stats

@@ -15,18 +15,19 @@ COMMENT ON TABLE raw.mgage_messages IS 'mGage SMS export messages as received; c
 CREATE INDEX mgage_messages_partition_brin ON raw.mgage_messages USING brin (partition_date);
 
 -- Records that could not be normalized: kept whole with the reason, never dropped.
--- A partition load replaces its own quarantine rows, so a record the vendor later
--- corrects leaves quarantine when it loads.
+-- A load replaces its own scope's quarantine rows (a daily partition, or a Webex key), so a
+-- record the vendor later corrects leaves quarantine when it loads.
 CREATE TABLE ops.quarantine (
     source          text        NOT NULL,
-    partition_date  date        NOT NULL,
+    scope           text        NOT NULL,
     record_hash     text        NOT NULL,
+    partition_date  date,
     reason          text        NOT NULL,
     context         jsonb       NOT NULL,
     payload         jsonb       NOT NULL,
     run_id          text,
     quarantined_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (source, partition_date, record_hash)
+    PRIMARY KEY (source, scope, record_hash)
 );
 
 -- The last completed load of each source partition, written in the same transaction as its rows.

@@ -3,7 +3,7 @@
 CREATE TEMP TABLE stage_records (
     seq            bigint GENERATED ALWAYS AS IDENTITY,
     record_id      text        COLLATE "C" NOT NULL,
-    partition_date date        NOT NULL,
+    partition_date date,
     context        jsonb       NOT NULL,
     payload        jsonb       NOT NULL,
     reject_reason  text,

@@ -8,10 +8,11 @@ import pytest
 
 from pipelines.core.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.core.paging import Page
-from pipelines.warehouse.loading import LoadTarget, load_pages
+from pipelines.warehouse.loading import LoadScope, LoadTarget, load_pages
 
 TARGET = LoadTarget(source="mgage", raw_table="raw.mgage_messages")
 DAY = date(2026, 11, 20)
+SCOPE = LoadScope.day(TARGET, DAY)
 
 
 def fake_mapper(record: Any, context: dict[str, Any]) -> MessageEvent:
@@ -37,7 +38,7 @@ def rows(conn: psycopg.Connection, table: str) -> list[tuple]:
 
 
 def test_records_repeated_across_pages_load_once_as_last_seen(warehouse: psycopg.Connection) -> None:
-    stats = load_pages(warehouse, TARGET, DAY, [page(rec(1), rec(2)), page(rec(2, "Delivered"), rec(3))],
+    stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2)), page(rec(2, "Delivered"), rec(3))],
                        fake_mapper)
     assert (stats.records_fetched, stats.duplicates, stats.inserted) == (4, 1, 3)
     statuses = dict(warehouse.execute("SELECT campaign_id || ':' || event_id, status_raw FROM core.message_events").fetchall())
@@ -47,29 +48,29 @@ def test_records_repeated_across_pages_load_once_as_last_seen(warehouse: psycopg
 
 def test_reloading_unchanged_data_changes_nothing(warehouse: psycopg.Connection) -> None:
     pages = [page(rec(1), rec(2))]
-    load_pages(warehouse, TARGET, DAY, pages, fake_mapper)
+    load_pages(warehouse, SCOPE, pages, fake_mapper)
     before = (rows(warehouse, "core.message_events"), rows(warehouse, "raw.mgage_messages"))
-    stats = load_pages(warehouse, TARGET, DAY, pages, fake_mapper)
+    stats = load_pages(warehouse, SCOPE, pages, fake_mapper)
     assert (stats.inserted, stats.updated, stats.unchanged) == (0, 0, 2)
     assert (rows(warehouse, "core.message_events"), rows(warehouse, "raw.mgage_messages")) == before
 
 
 def test_a_changed_status_updates_the_row_and_maps_through_the_table(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, TARGET, DAY, [page(rec(1, "Sent"))], fake_mapper)
-    stats = load_pages(warehouse, TARGET, DAY, [page(rec(1, "Delivered"))], fake_mapper)
+    load_pages(warehouse, SCOPE, [page(rec(1, "Sent"))], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1, "Delivered"))], fake_mapper)
     assert (stats.inserted, stats.updated) == (0, 1)
     assert warehouse.execute("SELECT status_raw, event_type FROM core.message_events").fetchall() == [
         ("Delivered", "delivered")]
 
 
 def test_unmapped_statuses_load_as_unknown_and_are_counted(warehouse: psycopg.Connection) -> None:
-    stats = load_pages(warehouse, TARGET, DAY, [page(rec(1, "Teleported"))], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1, "Teleported"))], fake_mapper)
     assert stats.unknown_status == 1
     assert warehouse.execute("SELECT event_type FROM core.message_events").fetchone() == ("unknown",)
 
 
 def test_bad_records_go_to_quarantine_and_good_ones_still_load(warehouse: psycopg.Connection) -> None:
-    stats = load_pages(warehouse, TARGET, DAY, [page(rec(1), {"bad": "no date"}, rec(2))], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1), {"bad": "no date"}, rec(2))], fake_mapper)
     assert (stats.inserted, stats.quarantined) == (2, 1)
     reason, payload, context = warehouse.execute(
         "SELECT reason, payload, context FROM ops.quarantine WHERE source = 'mgage'").fetchone()
@@ -78,19 +79,19 @@ def test_bad_records_go_to_quarantine_and_good_ones_still_load(warehouse: psycop
 
 
 def test_a_corrected_record_leaves_quarantine(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, TARGET, DAY, [page({"bad": "no date", "id": 9})], fake_mapper)
-    stats = load_pages(warehouse, TARGET, DAY, [page(rec(9))], fake_mapper)
+    load_pages(warehouse, SCOPE, [page({"bad": "no date", "id": 9})], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(9))], fake_mapper)
     assert stats.inserted == 1
     assert warehouse.execute("SELECT count(*) FROM ops.quarantine").fetchone() == (0,)
 
 
 def test_records_of_another_day_are_left_to_their_partition(warehouse: psycopg.Connection) -> None:
-    stats = load_pages(warehouse, TARGET, DAY, [page(rec(1), rec(2, at="2026-11-21T00:00:00"))], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2, at="2026-11-21T00:00:00"))], fake_mapper)
     assert (stats.inserted, stats.out_of_window) == (1, 1)
 
 
 def test_a_failure_mid_stream_leaves_the_warehouse_as_it_was(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, TARGET, DAY, [page(rec(1, "Sent"))], fake_mapper)
+    load_pages(warehouse, SCOPE, [page(rec(1, "Sent"))], fake_mapper)
     before = rows(warehouse, "core.message_events"), rows(warehouse, "ops.partition_loads")
 
     def pages_then_crash():
@@ -98,12 +99,12 @@ def test_a_failure_mid_stream_leaves_the_warehouse_as_it_was(warehouse: psycopg.
         raise ConnectionError("vendor went away")
 
     with pytest.raises(ConnectionError):
-        load_pages(warehouse, TARGET, DAY, pages_then_crash(), fake_mapper)
+        load_pages(warehouse, SCOPE, pages_then_crash(), fake_mapper)
     assert (rows(warehouse, "core.message_events"), rows(warehouse, "ops.partition_loads")) == before
 
 
 def test_load_state_commits_with_the_rows(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, TARGET, DAY, [page(rec(1), rec(2))], fake_mapper, run_id="run-1")
+    load_pages(warehouse, SCOPE, [page(rec(1), rec(2))], fake_mapper, run_id="run-1")
     state = warehouse.execute(
         "SELECT run_id, pages, records_fetched, inserted FROM ops.partition_loads "
         "WHERE source = 'mgage' AND partition_date = %s", (DAY,)).fetchone()

@@ -6,18 +6,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
 from pipelines.definitions import defs
-from pipelines.sources.mgage.assets import EVENTS_KEY, RAW_KEY
 from sandbox.server import SandboxState, serve_in_thread
 from sandbox.vendors.mgage import MgageApi
 from tests.conftest import TEST_SANDBOX
 
+RAW_KEY, EVENTS_KEY = AssetKey(["mgage", "raw_messages"]), AssetKey(["mgage", "message_events"])
 TODAY = datetime.now(UTC).date()
 DAY = TODAY - timedelta(days=2)
 
@@ -35,7 +35,7 @@ def materialize(partition_key: str | None = None, tags: dict[str, str] | None = 
 
 
 def metadata(result, key) -> dict:
-    [materialization] = [m for m in result.asset_materializations_for_node("mgage_messages")
+    [materialization] = [m for m in result.asset_materializations_for_node("mgage_load")
                          if m.asset_key == key][-1:]
     return {name: value.value for name, value in materialization.metadata.items()}
 
@@ -97,7 +97,7 @@ def test_a_partition_range_runs_as_one_run(warehouse: psycopg.Connection) -> Non
     loaded = dict(warehouse.execute(
         "SELECT partition_date, count(*) FROM core.message_events GROUP BY 1").fetchall())
     assert loaded == {first: expected_messages(first), last: expected_messages(last)}
-    assert metadata(result, RAW_KEY)["partitions"] == 2
+    assert metadata(result, RAW_KEY)["scopes"] == 2
 
 
 @pytest.fixture
