@@ -90,4 +90,44 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         producer.join(timeout=5)
 
 
-__all__ = ["Page", "PagingError", "follow_next_urls", "prefetch"]
+def walk_numbered_pages(fetch: Callable[[int], Any], *, vendor: str, endpoint: str,
+                        totals_of: Callable[[Any], tuple[int, int]],
+                        records_of: Callable[[Any], Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """Yield the records of pages 1..total_pages, with the totals taken from page 1 (later
+    pages may omit them). Fewer or more rows than the advertised total is an error: a silent
+    gap, or pages that shifted while being read."""
+    first = fetch(1)
+    total_pages, total_rows = totals_of(first)
+    received = 0
+    for number in range(1, total_pages + 1):
+        records = records_of(first if number == 1 else fetch(number))
+        received += len(records)
+        yield records
+    if received != total_rows:
+        raise PagingError(vendor, endpoint, None,
+                          f"received {received} rows in {total_pages} pages, but page 1 "
+                          f"announced {total_rows}")
+
+
+def walk_offsets(fetch: Callable[[int, int], Sequence[Any]], *, limit: int, vendor: str,
+                 endpoint: str) -> Iterator[Sequence[Any]]:
+    """Yield the records of each page asked for by `fetch(offset, limit)`, from offset 0, until
+    a page shorter than `limit` (possibly empty) says there is no more.
+
+    The next offset advances by the records received. A full page that repeats the previous
+    page's records exactly means the vendor ignored the offset: an error, not an endless loop."""
+    if limit < 1:
+        raise ValueError(f"limit must be 1 or more, not {limit}")
+    offset = 0
+    previous: Sequence[Any] | None = None
+    while True:
+        records = fetch(offset, limit)
+        if previous is not None and records and list(records) == list(previous):
+            raise PagingError(vendor, endpoint, None,
+                              f"the page at offset {offset} repeats the previous page; "
+                              "the offset seems ignored")
+        yield records
+        if len(records) < limit:
+            return
+        offset += len(records)
+        previous = records
