@@ -24,11 +24,12 @@ INSERT INTO core.event_types (event_type, description) VALUES
     ('replied',      'the recipient responded to it'),
     ('unknown',      'a vendor status nobody has mapped yet');
 
--- Statuses are matched on a normalized key (case and runs of spaces ignored), because vendors
--- are inconsistent about both; status_raw keeps one spelling as documented.
+-- Statuses are matched on a normalized key (case, runs of spaces and spaces around commas and
+-- hyphens ignored), because vendors are inconsistent about all three ("Email,Opened" next to
+-- "Email, LinkClicked"); status_raw keeps the spelling as documented.
 CREATE FUNCTION core.status_key(status text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN lower(btrim(regexp_replace(status, '\s+', ' ', 'g')));
+    RETURN lower(btrim(regexp_replace(regexp_replace(status, '\s*([,-])\s*', '\1', 'g'), '\s+', ' ', 'g')));
 
 CREATE TABLE core.event_type_map (
     source     text NOT NULL,
