@@ -6,6 +6,8 @@ from pipelines.core.partitions import DAILY_PARTITIONS
 from pipelines.core.settings import ModelSettings
 from pipelines.sources.mgage.assets import mgage_load
 from pipelines.sources.mgage.client import MgageClient
+from pipelines.sources.senderguide.assets import senderguide_load
+from pipelines.sources.senderguide.client import SenderGuideClient
 from pipelines.warehouse.resource import Warehouse
 
 # One job per source, so one vendor failing never holds back another.
@@ -13,10 +15,15 @@ mgage_job = define_asset_job("mgage_daily", selection=AssetSelection.groups("mga
                              partitions_def=DAILY_PARTITIONS,
                              description="Load mGage SMS for the selected UTC days.")
 
-SOURCE_JOBS = {"mgage": mgage_job}
+senderguide_job = define_asset_job(
+    "senderguide_daily", selection=AssetSelection.groups("senderguide"),
+    partitions_def=DAILY_PARTITIONS,
+    description="Load SenderGuide email interactions for the selected account-local days.")
+
+SOURCE_JOBS = {"mgage": mgage_job, "senderguide": senderguide_job}
 
 defs = Definitions(
-    assets=[mgage_load],
+    assets=[mgage_load, senderguide_load],
     jobs=list(SOURCE_JOBS.values()),
     resources={
         "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),
@@ -26,6 +33,13 @@ defs = Definitions(
             username=EnvVar("MGAGE_USERNAME"),
             password=EnvVar("MGAGE_PASSWORD"),
             program_ids=EnvVar("MGAGE_PROGRAM_IDS"),
+        ),
+        "senderguide": SenderGuideClient(
+            base_url=EnvVar("SENDERGUIDE_BASE_URL"),
+            api_key=EnvVar("SENDERGUIDE_API_KEY"),
+            message_ids=EnvVar("SENDERGUIDE_MESSAGE_IDS"),
+            interaction_types=EnvVar("SENDERGUIDE_INTERACTION_TYPES"),
+            timezone=EnvVar("SENDERGUIDE_TIMEZONE"),
         ),
     },
 )

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.sources.mgage.client import DEFAULT_BASE_URL as MGAGE_DEFAULT_BASE_URL
+from pipelines.sources.senderguide.client import DEFAULT_INTERACTION_TYPES
 from pipelines.warehouse.embedded import embedded_postgres
 from pipelines.warehouse.migrations import migrate
 from pipelines.warehouse.urls import dagster_storage_url
 from sandbox.config import SandboxConfig
 from sandbox.process import RunningSandbox, sandbox_process
+
+WEBEX_DEFAULT_PATH = "/campaignapi/resources/v3/customertransactions"
 
 
 class ConfigurationError(Exception):
@@ -56,6 +59,43 @@ SOURCES: tuple[SourceEnvironment, ...] = (
             "MGAGE_USERNAME": sandbox.config.mgage.username,
             "MGAGE_PASSWORD": sandbox.config.mgage.password,
             "MGAGE_PROGRAM_IDS": ",".join(sandbox.config.mgage.program_ids),
+        },
+    ),
+    SourceEnvironment(
+        source="senderguide",
+        credential_vars=("SENDERGUIDE_API_KEY",),
+        required_vars=("SENDERGUIDE_BASE_URL", "SENDERGUIDE_MESSAGE_IDS"),
+        defaults={"SENDERGUIDE_INTERACTION_TYPES": DEFAULT_INTERACTION_TYPES, "SENDERGUIDE_TIMEZONE": "UTC"},
+        sandbox_env=lambda sandbox: {
+            "SENDERGUIDE_BASE_URL": sandbox.url,
+            "SENDERGUIDE_API_KEY": sandbox.config.senderguide.api_key,
+            "SENDERGUIDE_MESSAGE_IDS": ",".join(sandbox.config.senderguide.message_ids),
+            "SENDERGUIDE_INTERACTION_TYPES": DEFAULT_INTERACTION_TYPES,
+            "SENDERGUIDE_TIMEZONE": sandbox.config.senderguide.timezone,
+        },
+    ),
+    SourceEnvironment(
+        source="cinnox",
+        credential_vars=("CINNOX_APP_TOKEN",),
+        required_vars=("CINNOX_BASE_URL", "CINNOX_APP_ID"),
+        defaults={},
+        sandbox_env=lambda sandbox: {
+            "CINNOX_BASE_URL": sandbox.url,
+            "CINNOX_APP_ID": sandbox.config.cinnox.app_id,
+            "CINNOX_APP_TOKEN": sandbox.config.cinnox.app_token,
+        },
+    ),
+    SourceEnvironment(
+        source="webex",
+        credential_vars=("WEBEX_API_KEY",),
+        required_vars=("WEBEX_BASE_URL", "WEBEX_KEYS"),
+        defaults={"WEBEX_TIMEZONE": "UTC", "WEBEX_TRANSACTIONS_PATH": WEBEX_DEFAULT_PATH},
+        sandbox_env=lambda sandbox: {
+            "WEBEX_BASE_URL": sandbox.url,
+            "WEBEX_API_KEY": sandbox.config.webex.api_key,
+            "WEBEX_KEYS": ",".join(sandbox.config.webex.keys),
+            "WEBEX_TIMEZONE": sandbox.config.webex.timezone,
+            "WEBEX_TRANSACTIONS_PATH": WEBEX_DEFAULT_PATH,
         },
     ),
 )

@@ -9,7 +9,13 @@ import pytest
 
 from pipelines.launcher import SOURCES, LocalStack, local_stack
 from pipelines.warehouse.urls import libpq_url
-from sandbox.config import MgageSandbox, SandboxConfig
+from sandbox.config import (
+    CinnoxSandbox,
+    MgageSandbox,
+    SandboxConfig,
+    SenderGuideSandbox,
+    WebexSandbox,
+)
 
 # Small, fixed volumes keep the suite fast; counts are exact because they come from the same
 # generator the sandbox serves from.
@@ -17,6 +23,14 @@ TEST_SANDBOX = SandboxConfig(
     seed=7,
     mgage=MgageSandbox(username="test-mgage-user", password="test-mgage-secret",
                        program_ids=["1001", "1002"], daily_messages=120, mo_ratio=0.25),
+    senderguide=SenderGuideSandbox(api_key="test-senderguide-key", message_ids=["7001", "7002"],
+                                   timezone="America/New_York", daily_sends=150),
+    cinnox=CinnoxSandbox(app_id="test-cinnox-app", app_token="test-cinnox-token",
+                         campaigns_per_day=2, min_recipients=20, max_recipients=250),
+    webex=WebexSandbox(api_key="test-webex-key",
+                       keys=["919812345670", "asha.kulkarni@example.in", "app-7f3a9c21e4b04d8f",
+                             "919900000001"],
+                       busy_keys=["919900000001"], timezone="Asia/Kolkata"),
 )
 
 _ISOLATED_VARS = ("WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "PIPELINES_LOCAL_DIR",
@@ -43,6 +57,8 @@ def warehouse(stack: LocalStack) -> Iterator[psycopg.Connection]:
     """A connection to an emptied warehouse (reference data kept)."""
     with psycopg.connect(libpq_url(stack.warehouse_url), autocommit=True) as conn:
         conn.execute("""
-            TRUNCATE core.message_events, raw.mgage_messages, ops.quarantine, ops.partition_loads
+            TRUNCATE core.message_events, raw.mgage_messages, raw.senderguide_interactions,
+                     raw.cinnox_campaign_recipients, raw.webex_transactions, ops.quarantine,
+                     ops.partition_loads, ops.webex_key_state, ops.webex_truncations
         """)
         yield conn

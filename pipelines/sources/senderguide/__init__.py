@@ -1,0 +1,1 @@
+"""SenderGuide email interaction data: sends, opens, clicks, bounces, unsubscribes per email."""

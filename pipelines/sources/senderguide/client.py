@@ -1,0 +1,109 @@
+"""The SenderGuide interaction-data API as a Dagster resource."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from pipelines.core.http import Timeouts, VendorError, VendorHttp
+from pipelines.core.paging import Page, walk_numbered_pages
+
+VENDOR = "senderguide"
+DEFAULT_INTERACTION_TYPES = "sends,opens,clicks,bounces,unsubscribes"
+_ENDPOINT = "POST /api/3.0/messages/interaction-data/{messageId}"
+
+
+class SenderGuideClient(ConfigurableResource):
+    """SenderGuide `POST /api/3.0/messages/interaction-data/{messageId}`, API key as Bearer.
+
+    The account's time zone is configuration: its timestamps and day windows are naive."""
+
+    base_url: str = Field(description="the tenant's API origin")
+    api_key: str = Field(description="API key, sent as Authorization: Bearer")
+    message_ids: str = Field(description="comma-separated ids of the emails to report on")
+    interaction_types: str = Field(default=DEFAULT_INTERACTION_TYPES,
+                                   description="comma-separated interaction types")
+    timezone: str = Field(default="UTC", description="IANA zone of the account's naive timestamps")
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+
+    @property
+    def messages(self) -> list[str]:
+        return _split(self.message_ids)
+
+    @property
+    def types(self) -> list[str]:
+        return _split(self.interaction_types)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @contextmanager
+    def session(self) -> Iterator["SenderGuideSession"]:
+        http = VendorHttp(VENDOR, self.base_url, headers={"Authorization": f"Bearer {self.api_key}"},
+                          timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
+                          check_body=_check_body)
+        with http:
+            yield SenderGuideSession(http, self.messages, self.types)
+
+
+class SenderGuideSession:
+    """An open connection to SenderGuide for one run."""
+
+    def __init__(self, http: VendorHttp, messages: list[str], types: list[str]) -> None:
+        self.http = http
+        self.messages = messages
+        self.types = types
+
+    def interaction_pages(self, message_id: str, interaction_type: str, day: date) -> Iterator[Page]:
+        """Every page of one email's interactions of one type on one account-local day, oldest
+        first over a closed window so that pages cannot shift while being read."""
+        path = f"/api/3.0/messages/interaction-data/{quote(message_id, safe='')}"
+
+        def fetch(number: int) -> Any:
+            return self.http.request_json("POST", path, endpoint=_ENDPOINT, json={
+                "interactionType": interaction_type, "fromDate": day.isoformat(),
+                "toDate": day.isoformat(), "pageNumber": number, "order": "asc"})
+
+        context = {"message_id": message_id, "interaction_type": interaction_type}
+        for records in walk_numbered_pages(fetch, vendor=VENDOR, endpoint=_ENDPOINT,
+                                           totals_of=_totals, records_of=_records):
+            yield Page(records=records, context=context)
+
+    def day_pages(self, day: date) -> Iterator[Page]:
+        """Every configured email and interaction type, for one account-local day."""
+        for message_id in self.messages:
+            for interaction_type in self.types:
+                yield from self.interaction_pages(message_id, interaction_type, day)
+
+
+def _split(values: str) -> list[str]:
+    return [value.strip() for value in values.split(",") if value.strip()]
+
+
+def _totals(body: Any) -> tuple[int, int]:
+    try:
+        return int(body["total_pages"]), int(body["total_rows"])
+    except (KeyError, TypeError, ValueError):
+        raise VendorError(VENDOR, _ENDPOINT, 200, "page 1 carries no total_pages/total_rows") from None
+
+
+def _records(body: Any) -> list[Any]:
+    records = body.get("data")
+    if not isinstance(records, list):
+        raise VendorError(VENDOR, _ENDPOINT, 200, "page has no data list")
+    return records
+
+
+def _check_body(endpoint: str, body: Any) -> None:
+    """SenderGuide reports failures as result: "error" with a status text."""
+    if not isinstance(body, dict):
+        raise VendorError(VENDOR, endpoint, 200, "response is not a JSON object")
+    if body.get("result") == "error":
+        raise VendorError(VENDOR, endpoint, body.get("code"), str(body.get("status"))[:300])

@@ -1,0 +1,49 @@
+"""SenderGuide interaction rows to the shared message-event model."""
+
+from datetime import tzinfo
+from typing import Any
+
+from pipelines.core.events import MessageEvent, RecordRejected, make_event_id
+from pipelines.core.timestamps import parse_vendor_time
+
+SOURCE = "senderguide"
+
+
+def map_interaction(record: Any, context: dict[str, Any], *, zone: tzinfo) -> MessageEvent:
+    """One interaction (a send, an open, a click...) as a message event.
+
+    Timestamps are naive in the account's zone. The natural key is the email's id, the
+    contact, the interaction type and the interaction time."""
+    if not isinstance(record, dict):
+        raise RecordRejected("interaction is not a JSON object")
+    email = record.get("contact_email")
+    if not isinstance(email, str) or "@" not in email:
+        raise RecordRejected(f"missing or malformed contact_email: {email!r}")
+    contact_id = record.get("contact_id")
+    if contact_id is None or isinstance(contact_id, bool):
+        raise RecordRejected(f"missing contact_id: {contact_id!r}")
+    interaction_type = record.get("interaction_type") or context["interaction_type"]
+    occurred_at = parse_vendor_time(record.get("interaction_date"), zone)
+    message_id = str(record.get("message_id") or context["message_id"])
+    return MessageEvent(
+        event_id=make_event_id(SOURCE, message_id, contact_id, interaction_type, occurred_at.isoformat()),
+        source=SOURCE,
+        channel="email",
+        direction="outbound",
+        status_raw=interaction_type,
+        occurred_at=occurred_at,
+        recipient=email.strip().lower(),
+        campaign_id=message_id,
+        message_id=message_id,
+        attributes={"contact_id": contact_id, "send_date": _send_date(record.get("send_date"), zone)},
+    )
+
+
+def _send_date(value: Any, zone: tzinfo) -> str | None:
+    """The send time in UTC; a detail that is kept as received rather than sink the record."""
+    if not value:
+        return None
+    try:
+        return parse_vendor_time(value, zone).isoformat()
+    except RecordRejected:
+        return str(value)

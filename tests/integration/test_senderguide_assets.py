@@ -1,0 +1,70 @@
+"""SenderGuide through Dagster: the sandbox over HTTP into the embedded warehouse, exact counts
+per account-local day, including a day when the clocks change."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+from dagster import AssetKey, DagsterInstance
+
+from pipelines.definitions import defs
+from sandbox.server import SandboxState
+from sandbox.vendors.senderguide import SenderGuideApi
+from tests.conftest import TEST_SANDBOX
+
+EVENTS_KEY = AssetKey(["senderguide", "message_events"])
+TYPES = ("sends", "opens", "clicks", "bounces", "unsubscribes")
+DAY = datetime.now(UTC).date() - timedelta(days=3)
+FALL_BACK = date(2026, 11, 1)  # New York repeats 01:00-02:00
+
+
+def expected_rows(day: date) -> int:
+    api = SenderGuideApi(TEST_SANDBOX, SandboxState())
+    return sum(api.expected_rows(message_id, kind, day)
+               for message_id in TEST_SANDBOX.senderguide.message_ids for kind in TYPES)
+
+
+def materialize(day: date):
+    return defs.resolve_job_def("senderguide_daily").execute_in_process(
+        instance=DagsterInstance.ephemeral(), partition_key=day.isoformat(), raise_on_error=False)
+
+
+def metadata(result) -> dict:
+    [materialization] = [m for m in result.asset_materializations_for_node("senderguide_load")
+                         if m.asset_key == EVENTS_KEY]
+    return {name: value.value for name, value in materialization.metadata.items()}
+
+
+def test_a_day_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
+    result = materialize(DAY)
+    assert result.success
+    expected = expected_rows(DAY)
+    counts = warehouse.execute("""
+        SELECT (SELECT count(*) FROM core.message_events WHERE source = 'senderguide'),
+               (SELECT count(*) FROM raw.senderguide_interactions)""").fetchone()
+    assert counts == (expected, expected)
+    assert metadata(result)["records_fetched"] == expected
+    types = dict(warehouse.execute(
+        "SELECT status_raw, event_type FROM core.message_events GROUP BY 1, 2").fetchall())
+    assert types == {"sends": "sent", "opens": "opened", "clicks": "clicked",
+                     "bounces": "bounced", "unsubscribes": "unsubscribed"}
+    assert warehouse.execute(
+        "SELECT count(*) FROM core.message_events WHERE recipient <> lower(recipient)").fetchone() == (0,)
+
+
+def test_a_dst_day_is_the_accounts_local_day_in_utc(warehouse: psycopg.Connection) -> None:
+    assert materialize(FALL_BACK).success
+    first, last, count = warehouse.execute(
+        "SELECT min(occurred_at), max(occurred_at), count(*) FROM core.message_events").fetchone()
+    assert count == expected_rows(FALL_BACK)
+    # 2026-11-01 in New York runs from 04:00 UTC to 05:00 UTC the next day (25 hours).
+    assert first >= datetime(2026, 11, 1, 4, tzinfo=UTC)
+    assert last < datetime(2026, 11, 2, 5, tzinfo=UTC)
+
+
+def test_loading_a_day_twice_changes_nothing(warehouse: psycopg.Connection) -> None:
+    assert materialize(DAY).success
+    snapshot = "SELECT * FROM core.message_events ORDER BY event_id"
+    before = warehouse.execute(snapshot).fetchall()
+    again = materialize(DAY)
+    assert again.success and warehouse.execute(snapshot).fetchall() == before
+    assert (metadata(again)["inserted"], metadata(again)["updated"]) == (0, 0)
