@@ -1,8 +1,8 @@
 """One benchmark phase per child process, so that each peak RSS is that phase's alone.
 Every phase imports the same modules up front, so timings cover the work, not start-up.
 
-`python -m bench.phases <phase> <records>` reads its targets from the environment the
-orchestrator sets (WAREHOUSE_URL, MGAGE_*) and prints one JSON line."""
+`python -m bench.phases <source> <phase> <records>` reads its targets from the environment
+the orchestrator sets (WAREHOUSE_URL and the source's variables) and prints one JSON line."""
 
 import json
 import os
@@ -14,8 +14,9 @@ from datetime import date
 import psycopg
 from dagster import DagsterInstance
 
+from bench.sources import SOURCES, BenchSource
 from pipelines.definitions import defs
-from pipelines.sources.mgage.client import MgageClient
+from pipelines.warehouse.loading import LoadScope, LoadStats, stage_rows
 from pipelines.warehouse.queries import query
 
 
@@ -27,71 +28,63 @@ def bench_day() -> date:
     return date.fromisoformat(os.environ["BENCH_DAY"])
 
 
-def mgage_client() -> MgageClient:
-    return MgageClient(base_url=os.environ["MGAGE_BASE_URL"], username=os.environ["MGAGE_USERNAME"],
-                       password=os.environ["MGAGE_PASSWORD"], program_ids=os.environ["MGAGE_PROGRAM_IDS"])
-
-
-def pipeline() -> int:
+def pipeline(source: BenchSource) -> int:
     """The asset exactly as Dagster runs it: fetch, map, COPY, merge, commit."""
-    result = defs.resolve_job_def("mgage_daily").execute_in_process(
+    result = defs.resolve_job_def(source.job).execute_in_process(
         instance=DagsterInstance.ephemeral(), partition_key=bench_day().isoformat(),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     assert result.success
     with psycopg.connect(os.environ["WAREHOUSE_URL"]) as conn:
-        return conn.execute("SELECT count(*) FROM core.message_events").fetchone()[0]
+        return conn.execute("SELECT count(*) FROM core.message_events WHERE source = %s",
+                            (source.name,)).fetchone()[0]
 
 
-def fetch_only() -> int:
+def fetch_only(source: BenchSource) -> int:
     """The same pages fetched and JSON-parsed by the same client, nothing else."""
     records = 0
-    with mgage_client().session() as api:
+    with source.client().session() as api:
         for page in api.day_pages(bench_day()):
             records += len(page.records)
     return records
 
 
-def copy_only(records: int) -> int:
-    """`records` prepared staging rows COPYed into an empty table: the floor of any load."""
-    from functools import partial
-
-    from pipelines.sources.mgage.mapping import map_message
-    from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, stage_rows
-
-    # Realistic row widths: a few real pages, prepared once, outside the timed part.
-    mapper = partial(map_message, default_region="US")
-    scope = LoadScope.day(LoadTarget("mgage", "raw.mgage_messages"), bench_day())
-    stats = LoadStats("mgage", scope.key)
+def copy_only(source: BenchSource, records: int) -> float:
+    """Seconds to COPY `records` prepared staging rows into an empty table: the floor of any
+    load. The rows are a few real pages, mapped once, outside the timed part."""
+    client = source.client()
+    scope = LoadScope.day(source.target, bench_day(), source.day_zone(client))
+    stats = LoadStats(source.name, scope.key)
     prepared: list[tuple] = []
-    with mgage_client().session() as api:
-        for page_number, page in enumerate(api.day_pages(bench_day())):
-            prepared.extend(stage_rows(page, mapper, scope, stats))
-            if page_number == 3:
+    with client.session() as api:
+        for page in api.day_pages(bench_day()):
+            prepared.extend(stage_rows(page, source.mapper(client), scope, stats))
+            if len(prepared) >= 2000:
                 break
-
     with psycopg.connect(os.environ["WAREHOUSE_URL"]) as conn, conn.cursor() as cursor:
         cursor.execute(query("create_stage"))
         started = time.perf_counter()
         with cursor.copy(query("copy_stage")) as copy:
             for n in range(records):
                 copy.write_row(prepared[n % len(prepared)])
-        os.environ["BENCH_COPY_SECONDS"] = str(time.perf_counter() - started)
-    return records
+        return time.perf_counter() - started
 
 
 def main() -> None:
-    phase, records = sys.argv[1], int(sys.argv[2])
+    source, phase, records = SOURCES[sys.argv[1]], sys.argv[2], int(sys.argv[3])
     started = time.perf_counter()
     if phase == "pipeline":
-        loaded = pipeline()
+        handled = pipeline(source)
     elif phase == "fetch":
-        loaded = fetch_only()
+        handled = fetch_only(source)
     elif phase == "copy":
-        loaded = copy_only(records)
+        seconds = copy_only(source, records)
+        print(json.dumps({"phase": phase, "records": records, "seconds": seconds,
+                          "peak_rss_mb": peak_rss_mb()}))
+        return
     else:
         raise SystemExit(f"unknown phase {phase}")
-    seconds = float(os.environ.get("BENCH_COPY_SECONDS") or (time.perf_counter() - started))
-    print(json.dumps({"phase": phase, "records": loaded, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}))
+    print(json.dumps({"phase": phase, "records": handled, "seconds": time.perf_counter() - started,
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 if __name__ == "__main__":
