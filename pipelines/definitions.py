@@ -4,6 +4,8 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from pipelines.core.partitions import DAILY_PARTITIONS
 from pipelines.core.settings import ModelSettings
+from pipelines.sources.cinnox.assets import cinnox_load
+from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.mgage.assets import mgage_load
 from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.senderguide.assets import senderguide_load
@@ -20,10 +22,15 @@ senderguide_job = define_asset_job(
     partitions_def=DAILY_PARTITIONS,
     description="Load SenderGuide email interactions for the selected account-local days.")
 
-SOURCE_JOBS = {"mgage": mgage_job, "senderguide": senderguide_job}
+cinnox_job = define_asset_job(
+    "cinnox_daily", selection=AssetSelection.groups("cinnox"), partitions_def=DAILY_PARTITIONS,
+    description="Load CINNOX sent campaigns (SMS and WhatsApp) and their recipients' statuses "
+                "for the selected UTC days.")
+
+SOURCE_JOBS = {"mgage": mgage_job, "senderguide": senderguide_job, "cinnox": cinnox_job}
 
 defs = Definitions(
-    assets=[mgage_load, senderguide_load],
+    assets=[mgage_load, senderguide_load, cinnox_load],
     jobs=list(SOURCE_JOBS.values()),
     resources={
         "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),
@@ -40,6 +47,11 @@ defs = Definitions(
             message_ids=EnvVar("SENDERGUIDE_MESSAGE_IDS"),
             interaction_types=EnvVar("SENDERGUIDE_INTERACTION_TYPES"),
             timezone=EnvVar("SENDERGUIDE_TIMEZONE"),
+        ),
+        "cinnox": CinnoxClient(
+            base_url=EnvVar("CINNOX_BASE_URL"),
+            app_id=EnvVar("CINNOX_APP_ID"),
+            app_token=EnvVar("CINNOX_APP_TOKEN"),
         ),
     },
 )

@@ -59,6 +59,11 @@ class Timeouts:
 # Inspects a decoded 200 response and raises a VendorError when its body reports a failure.
 BodyCheck = Callable[[str, Any], None]
 
+# Inspects an error response (endpoint, HTTP status, decoded body or None) and may raise a more
+# precise VendorError, e.g. a TransientVendorError for a vendor code meaning "later"; when it
+# returns, the generic VendorError is raised.
+ErrorCheck = Callable[[str, int, Any], None]
+
 _TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -92,11 +97,13 @@ class VendorHttp:
     def __init__(self, vendor: str, base_url: str, *, auth: httpx.Auth | None = None,
                  headers: Mapping[str, str] | None = None, timeouts: Timeouts = Timeouts(),
                  retry: RetryPolicy = RetryPolicy(), check_body: BodyCheck | None = None,
+                 check_error: ErrorCheck | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.vendor = vendor
         self.base_url = httpx.URL(base_url)
         self.retry = retry
         self._check_body = check_body
+        self._check_error = check_error
         self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
                                     timeout=timeouts.as_httpx(), transport=transport)
         self.calls = 0
@@ -151,6 +158,8 @@ class VendorHttp:
                                            "response body is not valid JSON") from None
             body = None
         if not response.is_success:
+            if self._check_error is not None:
+                self._check_error(endpoint, response.status_code, body)
             raise VendorError(self.vendor, endpoint, response.status_code,
                               _describe_error(response, body))
         if self._check_body is not None:

@@ -1,0 +1,50 @@
+"""CINNOX assets: raw landing and normalized events, loaded together per UTC day.
+
+A partition is the UTC day a campaign was sent: every recipient row of the campaign belongs
+to it, whatever its own last-updated time. Recipient statuses keep changing for days after
+the send (SMS Pending -> Submitted -> Delivered, WhatsApp Pending -> Delivered -> Read), so
+the last `lookback_days` partitions (client setting, default 7) are re-pulled on each
+scheduled load: `lookback_partition_keys` lists them. A re-pull updates changed rows in place
+(same event_id, new status and loaded_at) and leaves unchanged rows untouched."""
+
+from datetime import date, timedelta
+from functools import partial
+
+from pipelines.core.materialize import daily_source_asset
+from pipelines.core.partitions import DAILY_PARTITIONS
+from pipelines.sources.cinnox.mapping import SOURCE, map_recipient
+
+
+def lookback_partition_keys(today: date, days: int) -> list[str]:
+    """The daily partition keys to re-pull: the `days` UTC days ending with `today`, oldest
+    first, none before the partitions start."""
+    if days < 0:
+        raise ValueError(f"days must be 0 or more, not {days}")
+    first_partition = DAILY_PARTITIONS.start.date()
+    keys = (today - timedelta(days=back) for back in range(days - 1, -1, -1))
+    return [day.isoformat() for day in keys if day >= first_partition]
+
+
+cinnox_load = daily_source_asset(
+    source=SOURCE,
+    raw_name="raw_campaign_recipients",
+    raw_table="raw.cinnox_campaign_recipients",
+    client_key="cinnox",
+    make_mapper=lambda client, settings: partial(map_recipient,
+                                                 default_region=settings.phone_default_region),
+    # No time check: a recipient row belongs to its campaign's send day, decided by the
+    # summary request, whatever its own timestamps say.
+    day_zone=lambda client: None,
+    description="For each UTC day of the range, list the SMS and WhatsApp campaigns sent that "
+                "day (sent-campaigns-summary), then page through each campaign's recipients "
+                "(sent-campaigns-detail); stage with COPY and merge each day in one transaction. "
+                "Statuses keep changing for days: re-run the last lookback_days partitions "
+                "(default 7) so that changed rows are updated in place.",
+    raw_description="CINNOX sent-campaign detail rows as received, one per recipient "
+                    "(raw.cinnox_campaign_recipients), with the campaign's historyID, name, "
+                    "channel and send date from the summary as context.",
+    events_description="CINNOX campaign recipients in the shared model (core.message_events "
+                       "where source = 'cinnox'): channel sms or whatsapp, outbound, E.164 "
+                       "recipients, the send time in UTC, message_id = historyID, campaign_id = "
+                       "the created campaign's id, failedReason split into error code and reason.",
+)

@@ -1,0 +1,173 @@
+"""The CINNOX open API's sent-campaign reports as a Dagster resource."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from pipelines.core.events import RecordRejected
+from pipelines.core.http import (
+    RetryPolicy,
+    Timeouts,
+    TransientVendorError,
+    VendorError,
+    VendorHttp,
+)
+from pipelines.core.paging import Page, walk_offsets
+from pipelines.core.timestamps import parse_vendor_time
+
+VENDOR = "cinnox"
+SUMMARY_ENDPOINT = "GET /v1/api/apps/{appID}/data/sent-campaigns-summary"
+DETAIL_ENDPOINT = "GET /v1/api/apps/{appID}/data/sent-campaigns-detail"
+# The vendor's code for "too many requests": retried like HTTP 429. Other codes (6451000 for a
+# bad range, offset or limit...) fail the load with the vendor's message.
+TOO_MANY_REQUESTS = 6451010
+
+
+class CinnoxClient(ConfigurableResource):
+    """CINNOX `sent-campaigns-summary` and `sent-campaigns-detail`, App Token as Bearer.
+
+    Recipient statuses keep changing for days after a send (Pending, Delivered, Read), so
+    recent days are re-pulled: `lookback_days` says how many (see
+    `pipelines.sources.cinnox.assets.lookback_partition_keys`)."""
+
+    base_url: str = Field(description="API origin from the CINNOX dashboard")
+    app_id: str = Field(description="App ID from the CINNOX dashboard")
+    app_token: str = Field(description="App Token, sent as Authorization: Bearer")
+    page_limit: int = Field(default=100, ge=1,
+                            description="rows per page, at most the vendor's maximum")
+    lookback_days: int = Field(default=7, ge=1,
+                               description="UTC days, today included, re-pulled on each scheduled "
+                                           "load because recipient statuses keep changing")
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+
+    @contextmanager
+    def session(self) -> Iterator["CinnoxSession"]:
+        http = cinnox_http(self.base_url, self.app_token,
+                           Timeouts(self.connect_timeout_s, self.read_timeout_s))
+        with http:
+            yield CinnoxSession(http, self.app_id, self.page_limit)
+
+
+def cinnox_http(base_url: str, app_token: str, timeouts: Timeouts = Timeouts(),
+                retry: RetryPolicy = RetryPolicy(),
+                transport: httpx.BaseTransport | None = None) -> VendorHttp:
+    """The HTTP layer for CINNOX: Bearer token, envelope and error-code checks."""
+    headers = {"Authorization": f"Bearer {app_token}", "Accept": "application/json"}
+    return VendorHttp(VENDOR, base_url, headers=headers, timeouts=timeouts, retry=retry,
+                      check_body=_check_body, check_error=_check_error, transport=transport)
+
+
+class CinnoxSession:
+    """An open connection to CINNOX for one run."""
+
+    def __init__(self, http: VendorHttp, app_id: str, page_limit: int) -> None:
+        self.http = http
+        self.page_limit = page_limit
+        self._data_path = f"/v1/api/apps/{quote(app_id, safe='')}/data"
+
+    def _result(self, endpoint_path: str, endpoint: str, params: dict[str, Any]) -> list[Any]:
+        body = self.http.request_json("GET", f"{self._data_path}/{endpoint_path}",
+                                      endpoint=endpoint, params=params)
+        return body["result"]  # a list: checked by _check_body
+
+    def campaigns(self, day: date) -> Iterator[dict[str, Any]]:
+        """The summary rows of the campaigns sent on the UTC `day`, each once.
+
+        The window asked for is [day 00:00, next day 00:00]; CINNOX treats both ends as
+        inclusive, so a campaign sent exactly at the next midnight comes back too. Rows whose
+        `date` is not on `day` are dropped here and loaded by their own day, so every campaign
+        belongs to exactly one partition whatever the vendor's bounds. A row whose date cannot
+        be read is kept: the vendor placed it in this day's window."""
+        start = datetime.combine(day, time(), UTC)
+        window = {"startAt": _rfc3339(start), "endAt": _rfc3339(start + timedelta(days=1))}
+
+        def fetch(offset: int, limit: int) -> list[Any]:
+            return self._result("sent-campaigns-summary", SUMMARY_ENDPOINT,
+                                window | {"offset": offset, "limit": limit})
+
+        seen: set[str] = set()
+        for rows in walk_offsets(fetch, limit=self.page_limit, vendor=VENDOR,
+                                 endpoint=SUMMARY_ENDPOINT):
+            for row in rows:
+                history_id = _history_id(row)
+                if history_id in seen or not _sent_on(row, day):
+                    continue
+                seen.add(history_id)
+                yield row
+
+    def recipient_pages(self, campaign: dict[str, Any]) -> Iterator[Page]:
+        """Every page of one sent campaign's recipients, with the campaign's summary facts the
+        detail rows lack (historyID, name, channel, send date) as the page's context."""
+        history_id = _history_id(campaign)
+        context = {
+            "history_id": history_id,
+            "campaign_name": campaign.get("campaignName"),
+            "channel": campaign.get("channel"),
+            "campaign_date": campaign.get("date"),
+        }
+
+        def fetch(offset: int, limit: int) -> list[Any]:
+            return self._result("sent-campaigns-detail", DETAIL_ENDPOINT,
+                                {"historyID": history_id, "offset": offset, "limit": limit})
+
+        for records in walk_offsets(fetch, limit=self.page_limit, vendor=VENDOR,
+                                    endpoint=DETAIL_ENDPOINT):
+            yield Page(records=records, context=context)
+
+    def day_pages(self, day: date) -> Iterator[Page]:
+        """Every recipient of every campaign sent on the UTC `day`, page by page."""
+        for campaign in self.campaigns(day):
+            yield from self.recipient_pages(campaign)
+
+
+def _rfc3339(moment: datetime) -> str:
+    """`2026-11-20T00:00:00.000Z`, as CINNOX writes its times."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _history_id(row: Any) -> str:
+    """The summary row's `id`, the historyID the detail endpoint asks for."""
+    history_id = row.get("id") if isinstance(row, dict) else None
+    if isinstance(history_id, bool) or not isinstance(history_id, str | int) or history_id == "":
+        raise VendorError(VENDOR, SUMMARY_ENDPOINT, 200,
+                          f"a sent campaign without a usable id (historyID): {str(row)[:200]}")
+    return str(history_id)
+
+
+def _sent_on(row: dict[str, Any], day: date) -> bool:
+    try:
+        return parse_vendor_time(row.get("date")).date() == day
+    except RecordRejected:
+        return True
+
+
+def _check_body(endpoint: str, body: Any) -> None:
+    """A 200 answer is `{code, result, cid}`; a code other than 0 is a failure."""
+    if not isinstance(body, dict) or "code" not in body:
+        raise VendorError(VENDOR, endpoint, 200, "response is not a {code, result} envelope")
+    _raise_for_code(endpoint, 200, body)
+    if not isinstance(body.get("result"), list):
+        raise VendorError(VENDOR, endpoint, 200, "response has no result list")
+
+
+def _check_error(endpoint: str, status: int, body: Any) -> None:
+    """Error answers are `{code, message}`: name the code, and retry "too many requests"."""
+    if status not in (401, 403) and isinstance(body, dict) and "code" in body:
+        _raise_for_code(endpoint, status, body)
+
+
+def _raise_for_code(endpoint: str, status: int, body: dict[str, Any]) -> None:
+    code = str(body.get("code"))
+    if code == "0":
+        return
+    detail = f"code {code}: {str(body.get('message') or 'no message')[:300]}"
+    if code == str(TOO_MANY_REQUESTS):
+        raise TransientVendorError(VENDOR, endpoint, status, detail)
+    raise VendorError(VENDOR, endpoint, status, detail)

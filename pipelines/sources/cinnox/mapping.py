@@ -1,0 +1,112 @@
+"""CINNOX sent-campaign recipients to the shared message-event model."""
+
+import re
+from typing import Any
+
+import phonenumbers
+
+from pipelines.core.events import Channel, MessageEvent, RecordRejected, make_event_id
+from pipelines.core.phones import to_e164
+from pipelines.core.timestamps import parse_vendor_time
+
+SOURCE = "cinnox"
+# The summary's channel names, compared lower-cased and without spaces.
+_CHANNELS: dict[str, Channel] = {"sms": "sms", "whatsapp": "whatsapp"}
+# "Error Code: 7061120 - 360Dialog bad request", also without the dash, the prefix or a reason.
+# Without the "Error Code" prefix the number must stand alone ("360dialog ..." is not a code).
+_FAILED_REASON = re.compile(
+    r"\s*(?:error\s*code\s*[:#]?\s*(?P<prefixed>\d+)|(?P<bare>\d+)\b)\s*[-–—:]?\s*(?P<reason>.*?)\s*",
+    re.IGNORECASE | re.DOTALL)
+
+
+def map_recipient(record: Any, context: dict[str, Any], *, default_region: str) -> MessageEvent:
+    """One recipient row of a sent campaign as a message event.
+
+    The detail row does not carry its campaign: historyID, name and channel come from the
+    page's context (the summary row). One campaign sending reaches a number once, so the
+    natural key is historyID + E.164 recipient; never the status, so that Pending -> Delivered
+    -> Read updates the same row. The row's `id` is the created campaign's id, shared by every
+    sending of that campaign: it is the campaign_id, not a message id."""
+    if not isinstance(record, dict):
+        raise RecordRejected("recipient row is not a JSON object")
+    history_id = context.get("history_id")
+    if not history_id:
+        raise RecordRejected("no historyID in the page context")
+    channel = _channel(context.get("channel"))
+    recipient = _recipient(record, default_region)
+    occurred_at = parse_vendor_time(record.get("date") or context.get("campaign_date"))
+    status = record.get("status")
+    error_code, error_reason = parse_failed_reason(record.get("failedReason"))
+    campaign_id = record.get("id")
+    return MessageEvent(
+        event_id=make_event_id(SOURCE, history_id, recipient),
+        source=SOURCE,
+        channel=channel,
+        direction="outbound",
+        status_raw=status if isinstance(status, str) else None,
+        occurred_at=occurred_at,
+        recipient=recipient,
+        campaign_id=str(campaign_id) if campaign_id not in (None, "") else str(history_id),
+        campaign_name=context.get("campaign_name"),
+        message_id=str(history_id),
+        error_code=error_code,
+        error_reason=error_reason,
+        attributes={
+            "carrier_network_status": record.get("carrierNetworkStatus"),
+            "num_sms": record.get("numSMS"),
+            "recipient_country": record.get("recipientCountry"),
+            "sender": record.get("sender"),
+            "subject": record.get("subject"),
+            "last_updated_at": _last_updated(record),
+        },
+    )
+
+
+def parse_failed_reason(value: Any) -> tuple[str | None, str | None]:
+    """(error code, reason) from a `failedReason`: "Error Code: 7061120 - 360Dialog bad request"
+    gives ("7061120", "360Dialog bad request"); text without a code is all reason."""
+    if value is None or isinstance(value, bool):
+        return None, None
+    text = str(value).strip()
+    if not text:
+        return None, None
+    match = _FAILED_REASON.fullmatch(text)
+    if match is None:
+        return None, text
+    return match["prefixed"] or match["bare"], match["reason"] or None
+
+
+def _channel(value: Any) -> Channel:
+    channel = _CHANNELS.get(str(value).replace(" ", "").lower()) if isinstance(value, str) else None
+    if channel is None:
+        raise RecordRejected(f"unknown campaign channel: {value!r}")
+    return channel
+
+
+def _recipient(record: dict[str, Any], default_region: str) -> str:
+    """The recipient in E.164. It comes as digits, '+digits' or a JSON number; national
+    numbers are read in the row's `recipientCountry`, else in the default region."""
+    raw = record.get("recipient")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if raw is None or isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise RecordRejected(f"missing or malformed recipient: {raw!r}")
+    country = record.get("recipientCountry")
+    region = country.strip().upper() if isinstance(country, str) else ""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        region = default_region
+    recipient = to_e164(str(raw), region)
+    if recipient is None:
+        raise RecordRejected(f"not a phone number: {raw!r}")
+    return recipient
+
+
+def _last_updated(record: dict[str, Any]) -> str | None:
+    """The vendor's last-update time, in UTC ISO; it comes in either casing."""
+    value = record.get("LastUpdatedDateTime") or record.get("lastUpdatedDateTime")
+    if not value:
+        return None
+    try:
+        return parse_vendor_time(value).isoformat()
+    except RecordRejected:
+        return None
