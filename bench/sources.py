@@ -8,12 +8,14 @@ from datetime import UTC
 from functools import partial
 from typing import Any
 
+from pipelines.sources.cinnox.client import CinnoxClient
+from pipelines.sources.cinnox.mapping import map_recipient
 from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.mgage.mapping import map_message
 from pipelines.sources.senderguide.client import SenderGuideClient
 from pipelines.sources.senderguide.mapping import map_interaction
 from pipelines.warehouse.loading import LoadTarget, Mapper
-from sandbox.config import MgageSandbox, SandboxConfig, SenderGuideSandbox
+from sandbox.config import CinnoxSandbox, MgageSandbox, SandboxConfig, SenderGuideSandbox
 
 
 @dataclass(frozen=True)
@@ -53,5 +55,18 @@ SOURCES: dict[str, BenchSource] = {
         mapper=lambda client: partial(map_interaction, zone=client.zone),
         day_zone=lambda client: client.zone,
         environment={"SENDERGUIDE_INTERACTION_TYPES": "sends", "SENDERGUIDE_TIMEZONE": "UTC"},
+    ),
+    "cinnox": BenchSource(
+        name="cinnox", job="cinnox_daily",
+        target=LoadTarget("cinnox", "raw.cinnox_campaign_recipients"),
+        # Four campaigns a day on average (the sandbox varies it day by day), N/4 recipients each.
+        sandbox=lambda n: SandboxConfig(cinnox=CinnoxSandbox(
+            campaigns_per_day=4, min_recipients=max(1, n // 4), max_recipients=max(1, n // 4))),
+        client=lambda: CinnoxClient(base_url=os.environ["CINNOX_BASE_URL"],
+                                    app_id=os.environ["CINNOX_APP_ID"],
+                                    app_token=os.environ["CINNOX_APP_TOKEN"]),
+        mapper=lambda client: partial(map_recipient, default_region="US"),
+        day_zone=lambda client: None,
+        environment={},
     ),
 }
