@@ -45,12 +45,17 @@ class LoadTarget:
 class LoadScope:
     """One unit of loading, committed whole: what it is called in ops (`key`), the daily
     partition its rows belong to (when the source has one), and the time window its records
-    must fall in (when the vendor's window is not exact)."""
+    must fall in (when the vendor's window is not exact).
+
+    `complete` says a load sees the whole scope (a day), so quarantine rows it no longer
+    rejects can leave; an incremental scope (a Webex key from its watermark) sees only its
+    newest days and must not clear the older ones."""
 
     target: LoadTarget
     key: str
     partition_date: date | None = None
     window: tuple[datetime, datetime] | None = None
+    complete: bool = True
 
     @classmethod
     def day(cls, target: LoadTarget, day: date, zone: tzinfo | None = UTC) -> "LoadScope":
@@ -154,7 +159,8 @@ class ScopeLoad:
         """Merge the last chunk, settle the quarantine, count, and record the load state."""
         self._merge_chunk()
         cursor, stats = self._cursor, self.stats
-        cursor.execute(query("quarantine_prune"), self._params)
+        if self._scope.complete:
+            cursor.execute(query("quarantine_prune"), self._params)
         cursor.execute(query("load_counts"))
         distinct_records, stats.inserted, stats.updated, stats.unknown_status = cursor.fetchone()
         staged = stats.records_fetched - stats.quarantined - stats.out_of_window

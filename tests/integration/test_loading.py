@@ -109,3 +109,11 @@ def test_load_state_commits_with_the_rows(warehouse: psycopg.Connection) -> None
         "SELECT run_id, pages, records_fetched, inserted FROM ops.partition_loads "
         "WHERE source = 'mgage' AND partition_date = %s", (DAY,)).fetchone()
     assert state == ("run-1", 1, 2, 2)
+
+
+def test_an_incremental_scope_keeps_the_quarantine_of_days_it_did_not_see(warehouse: psycopg.Connection) -> None:
+    incremental = LoadScope(TARGET, "key:someone", complete=False)
+    no_state = lambda *args: None  # noqa: E731 - an incremental source records its own state
+    load_pages(warehouse, incremental, [page({"bad": "first window"})], fake_mapper, record_state=no_state)
+    load_pages(warehouse, incremental, [page(rec(1))], fake_mapper, record_state=no_state)  # next window
+    assert warehouse.execute("SELECT reason FROM ops.quarantine").fetchall() == [("bad record: first window",)]
