@@ -10,6 +10,8 @@ from pipelines.sources.mgage.assets import mgage_load
 from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.senderguide.assets import senderguide_load
 from pipelines.sources.senderguide.client import SenderGuideClient
+from pipelines.sources.webex.assets import webex_load
+from pipelines.sources.webex.client import WebexClient
 from pipelines.warehouse.resource import Warehouse
 
 # One job per source, so one vendor failing never holds back another.
@@ -27,10 +29,15 @@ cinnox_job = define_asset_job(
     description="Load CINNOX sent campaigns (SMS and WhatsApp) and their recipients' statuses "
                 "for the selected UTC days.")
 
-SOURCE_JOBS = {"mgage": mgage_job, "senderguide": senderguide_job, "cinnox": cinnox_job}
+webex_job = define_asset_job(
+    "webex_incremental", selection=AssetSelection.groups("webex"),
+    description="Pull every configured Webex customer key from its watermark to today.")
+
+SOURCE_JOBS = {"mgage": mgage_job, "senderguide": senderguide_job, "cinnox": cinnox_job,
+               "webex": webex_job}
 
 defs = Definitions(
-    assets=[mgage_load, senderguide_load, cinnox_load],
+    assets=[mgage_load, senderguide_load, cinnox_load, webex_load],
     jobs=list(SOURCE_JOBS.values()),
     resources={
         "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),
@@ -52,6 +59,13 @@ defs = Definitions(
             base_url=EnvVar("CINNOX_BASE_URL"),
             app_id=EnvVar("CINNOX_APP_ID"),
             app_token=EnvVar("CINNOX_APP_TOKEN"),
+        ),
+        "webex": WebexClient(
+            base_url=EnvVar("WEBEX_BASE_URL"),
+            api_key=EnvVar("WEBEX_API_KEY"),
+            keys=EnvVar("WEBEX_KEYS"),
+            timezone=EnvVar("WEBEX_TIMEZONE"),
+            transactions_path=EnvVar("WEBEX_TRANSACTIONS_PATH"),
         ),
     },
 )

@@ -97,11 +97,23 @@ def load_day_range(context: AssetExecutionContext, warehouse: Warehouse, api: Da
 
 
 def results(warehouse: Warehouse, source: str, raw_key: AssetKey, events_key: AssetKey,
-            outcome: RangeLoad) -> tuple[MaterializeResult, MaterializeResult]:
-    """Materialization metadata for the raw landing asset and the normalized events asset."""
+            outcome: RangeLoad, *, scope_rows: int | None = None
+            ) -> tuple[MaterializeResult, MaterializeResult]:
+    """Materialization metadata for the raw landing asset and the normalized events asset.
+
+    `scope_rows` caps the per-scope table (a run of thousands of scopes): the scopes that
+    changed most are shown, and how many were left out."""
     common = outcome.metadata()
-    per_scope = pd.DataFrame([load.as_metadata() for load in outcome.loads])
-    raw_meta = common | {"per_scope": MetadataValue.md(per_scope.to_markdown(index=False))}
+    loads = outcome.loads
+    if scope_rows is not None and len(loads) > scope_rows:
+        loads = sorted(loads, key=lambda load: (load.quarantined + load.unknown_status,
+                                                load.inserted + load.updated,
+                                                load.records_fetched), reverse=True)[:scope_rows]
+    per_scope = pd.DataFrame([load.as_metadata() for load in loads])
+    table = per_scope.to_markdown(index=False)
+    if len(loads) < len(outcome.loads):
+        table += f"\n\n… and {len(outcome.loads) - len(loads)} more scopes with fewer changes"
+    raw_meta = common | {"per_scope": MetadataValue.md(table)}
     with warehouse.engine().connect() as conn:
         preview = pd.read_sql(text(query("preview_events")), conn, params={
             "source": source})

@@ -1,0 +1,181 @@
+"""Webex assets: raw landing and normalized events, pulled per customer key from its watermark.
+
+Keys are fetched concurrently by the client's worker threads; every write happens on this
+thread's one connection, a key at a time, each key's rows and state in one transaction."""
+
+import time
+from collections.abc import Iterable
+from contextlib import closing
+from datetime import date
+from functools import partial
+from typing import Any
+
+import pandas as pd
+import psycopg
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, multi_asset
+
+from pipelines.core.materialize import RangeLoad, log_load, results, source_specs
+from pipelines.core.paging import Page
+from pipelines.sources.webex.client import KeyFailure, KeyIncrement, WebexClient, key_window
+from pipelines.sources.webex.mapping import SOURCE, map_transaction
+from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
+from pipelines.warehouse.queries import query
+from pipelines.warehouse.resource import Warehouse
+
+TARGET = LoadTarget(source=SOURCE, raw_table="raw.webex_transactions")
+RAW_SPEC, EVENTS_SPEC = source_specs(
+    SOURCE, "raw_transactions",
+    raw_description="Webex Campaign customer transactions as returned, one row per "
+                    "transaction-id (raw.webex_transactions), with the customer key asked for.",
+    events_description="Webex transactions in the shared model (core.message_events where "
+                       "source = 'webex'): channels from codes, UTC times, canonical event types.",
+)
+# Rows of the run's metadata tables: enough to act on, small whatever the number of keys.
+_SCOPES_SHOWN = 50
+_TRUNCATIONS_SHOWN = 50
+_FAILURES_SHOWN = 20
+_PROGRESS_EVERY = 500
+
+
+def record_key_state(increment: KeyIncrement, cursor: psycopg.Cursor, scope: LoadScope,
+                     stats: LoadStats, run_id: str | None) -> None:
+    """A key's state, in its load's transaction: the watermark moves to the window's end, and
+    the window's truncated days are recorded (days no longer truncated leave the table)."""
+    window = increment.window
+    dates = [day.local_date for day in increment.truncated]
+    cursor.execute(query("webex_clear_truncations"), {
+        "key": window.key, "first": window.first, "last": window.last, "dates": dates})
+    if dates:
+        cursor.execute(query("webex_record_truncations"), {
+            "key": window.key, "dates": dates, "run_id": run_id,
+            "returned": [day.returned for day in increment.truncated]})
+    cursor.execute(query("webex_record_key_state"), {
+        "key": window.key, "loaded_through": window.last, "run_id": run_id})
+
+
+def load_increment(conn: psycopg.Connection, increment: KeyIncrement, mapper: Mapper,
+                   run_id: str | None) -> LoadStats:
+    """One key's increment as one scope: rows, quarantine, watermark and truncations commit
+    together, so a watermark never covers rows that are not there."""
+    key = increment.window.key
+    scope = LoadScope(target=TARGET, key=f"key:{key}", complete=False)
+    pages = [Page(records=increment.transactions, context={"key": key})]
+    stats = load_pages(conn, scope, pages, mapper, run_id=run_id,
+                       record_state=partial(record_key_state, increment))
+    stats.pages = increment.requests  # answers read, not the one batch they were merged into
+    return stats
+
+
+def read_watermarks(conn: psycopg.Connection, keys: list[str]) -> dict[str, date]:
+    """Each key's `loaded_through` (tenant-local date), for the keys that have one."""
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(query("webex_key_watermarks"), {"keys": keys})
+        return dict(cursor.fetchall())
+
+
+def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Warehouse,
+              mapper: Mapper) -> tuple[RangeLoad, list[KeyFailure]]:
+    """Fetch every key's window concurrently and load each as it arrives, on this thread.
+
+    A key that fails is reported and skipped (its watermark stays, so the next run re-asks it);
+    failures that would hit every key (credentials, path), or a run of consecutive failures
+    (the vendor is down), stop the run at once."""
+    started = time.monotonic()
+    outcome = RangeLoad()
+    failures: list[KeyFailure] = []
+    truncations: list[dict[str, Any]] = []
+    keys = client.key_list
+    give_up_after = 2 * client.max_concurrency + 1
+    consecutive = 0
+    with client.session() as api, warehouse.connect() as conn:
+        today = client.today()
+        watermarks = read_watermarks(conn, keys)
+        windows = (key_window(key, watermarks.get(key), today, initial_days=client.initial_days,
+                              lookback_days=client.lookback_days) for key in keys)
+        with closing(api.fetch_keys(windows)) as fetched:
+            for done, result in enumerate(fetched, start=1):
+                if isinstance(result, KeyFailure):
+                    consecutive += 1
+                    _fail_key(context, result, consecutive, stop=consecutive >= give_up_after)
+                    failures.append(result)
+                    continue
+                consecutive = 0
+                stats = load_increment(conn, result, mapper, context.run_id)
+                outcome.loads.append(stats)
+                truncations += _report_key(context, result, stats)
+                if done % _PROGRESS_EVERY == 0:
+                    context.log.info(f"webex: {done} of {len(keys)} keys done")
+        outcome.api_calls, outcome.retries = api.calls, api.retries
+    outcome.duration_s = time.monotonic() - started
+    outcome.extra = {
+        "keys": len(keys),
+        "keys_loaded": len(outcome.loads),
+        "keys_failed": len(failures),
+        "truncated_days": len(truncations),
+        "truncations": MetadataValue.md(_table(truncations, _TRUNCATIONS_SHOWN, "truncated days")),
+    }
+    return outcome, failures
+
+
+def _fail_key(context: AssetExecutionContext, failure: KeyFailure, consecutive: int, *,
+              stop: bool) -> None:
+    """Report a key's failure; raise it when the run cannot usefully go on."""
+    window = failure.window
+    failure.error.add_note(f"while loading webex key {window.key} "
+                           f"({window.first.isoformat()} .. {window.last.isoformat()})")
+    if failure.fatal:
+        raise failure.error
+    if stop:
+        failure.error.add_note(f"{consecutive} keys failed in a row: stopping the run")
+        raise failure.error
+    context.log.error(f"webex key {window.key}: {failure.error}; skipped, its watermark stays")
+
+
+def _report_key(context: AssetExecutionContext, increment: KeyIncrement,
+                stats: LoadStats) -> list[dict[str, Any]]:
+    """Log what changed (quiet keys stay quiet: there may be thousands) and return the key's
+    truncated days as rows of the run's truncation table."""
+    if stats.inserted or stats.updated or stats.quarantined or stats.unknown_status:
+        log_load(context, stats)
+    key = increment.window.key
+    rows = [{"key": key, "local_date": day.local_date.isoformat(), "returned": day.returned}
+            for day in increment.truncated]
+    if rows:
+        context.log.warning(
+            f"webex key {key}: {len(rows)} day(s) fill a whole answer on their own, so older "
+            f"transactions of them may be missing: {', '.join(r['local_date'] for r in rows)} "
+            "(recorded in ops.webex_truncations)")
+    return rows
+
+
+def _table(rows: list[dict[str, Any]], limit: int, what: str) -> str:
+    if not rows:
+        return f"no {what}"
+    table = pd.DataFrame(rows[:limit]).to_markdown(index=False)
+    if len(rows) > limit:
+        table += f"\n\n… and {len(rows) - limit} more {what}"
+    return table
+
+
+@multi_asset(name=f"{SOURCE}_load", specs=[RAW_SPEC, EVENTS_SPEC], pool=SOURCE,
+             required_resource_keys={SOURCE, "warehouse", "model_settings"},
+             description="For every configured customer key, concurrently: ask for its "
+                         "transactions from its watermark to today (tenant-local days), "
+                         "splitting windows whose answer is full; load each key in one "
+                         "transaction with its watermark and truncated days.")
+def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult]:
+    client: WebexClient = context.resources.webex
+    warehouse: Warehouse = context.resources.warehouse
+    mapper: Mapper = partial(
+        map_transaction, zone=client.zone,
+        default_region=context.resources.model_settings.phone_default_region)
+    outcome, failures = load_keys(context, client, warehouse, mapper)
+    yield from results(warehouse, SOURCE, RAW_SPEC.key, EVENTS_SPEC.key, outcome,
+                       scope_rows=_SCOPES_SHOWN)
+    if failures:
+        rows = [{"key": failure.window.key, "error": str(failure.error)} for failure in failures]
+        raise Failure(
+            description=f"{len(failures)} of {outcome.extra['keys']} Webex keys failed; the "
+                        "others loaded, and the failed ones are re-asked from their watermark "
+                        "next run",
+            metadata={"failed_keys": MetadataValue.md(_table(rows, _FAILURES_SHOWN, "failed keys"))})

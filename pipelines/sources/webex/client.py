@@ -1,0 +1,309 @@
+"""The Webex Campaign customer-transactions API as a Dagster resource: one key's transactions
+over a window of tenant-local days, split until no answer is cut, for many keys at once."""
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from pipelines.core.http import (
+    RetryPolicy,
+    Timeouts,
+    TransientVendorError,
+    VendorError,
+    VendorHttp,
+)
+
+VENDOR = "webex"
+DEFAULT_TRANSACTIONS_PATH = "/campaignapi/resources/v3/customertransactions"
+MAX_COUNT = 50
+
+# Codes of an error object meaning "later": throttled, request failed, internal error.
+_LATER_CODES = frozenset({"429", "499", "500"})
+# What fails every key alike (credentials, a wrong path): asking for the next key is pointless.
+_FATAL_CODES = frozenset({"405", "430", "498"})
+_FATAL_STATUSES = frozenset({401, 403, 404, 405, 498})
+_SUCCESS_CODES = frozenset({"1000"})
+
+
+@dataclass(frozen=True)
+class TruncatedDay:
+    """A tenant-local day whose own answer was still full: older transactions of that day may
+    be missing, and no narrower window than a day can be asked for."""
+
+    local_date: date
+    returned: int
+
+
+@dataclass(frozen=True)
+class KeyWindow:
+    """The tenant-local days [first, last] (inclusive) to ask one key for."""
+
+    key: str
+    first: date
+    last: date
+
+
+@dataclass
+class KeyIncrement:
+    """Everything one key's window yielded: its transactions (ascending) and its truncated days."""
+
+    window: KeyWindow
+    transactions: list[Any]
+    truncated: list[TruncatedDay]
+    requests: int
+
+
+@dataclass
+class KeyFailure:
+    """A key whose window could not be fetched; the other keys go on."""
+
+    window: KeyWindow
+    error: VendorError
+
+    @property
+    def fatal(self) -> bool:
+        """Whether the failure would hit every key alike (credentials, path)."""
+        return (self.error.status in _FATAL_STATUSES
+                or getattr(self.error, "vendor_code", None) in _FATAL_CODES)
+
+
+def collect_window(fetch: Callable[[date, date], Sequence[Any]], window: KeyWindow,
+                   count: int) -> KeyIncrement:
+    """Every transaction `fetch` can give for the window's days, each answer holding at most
+    the latest `count` transactions of the days asked.
+
+    A full answer may hide older transactions, so its window is halved and both halves are
+    asked again (its rows are dropped: the halves return them). A single day that is still full
+    cannot be split: its rows are kept and the day is reported truncated. Halves are walked
+    from an explicit stack, oldest first, so the result is in date order, the stack never holds
+    more than about log2(days) windows, and a window of n days costs at most 2n - 1 requests."""
+    if window.last < window.first:
+        raise ValueError(f"empty window: {window.first} .. {window.last}")
+    transactions: list[Any] = []
+    truncated: list[TruncatedDay] = []
+    requests = 0
+    pending = [(window.first, window.last)]
+    while pending:
+        start, end = pending.pop()
+        rows = fetch(start, end)
+        requests += 1
+        if len(rows) < count:
+            transactions.extend(rows)
+        elif start == end:
+            transactions.extend(rows)
+            truncated.append(TruncatedDay(start, len(rows)))
+        else:
+            middle = start + (end - start) // 2
+            pending.append((middle + timedelta(days=1), end))
+            pending.append((start, middle))  # on top: the older half is asked first
+    return KeyIncrement(window, transactions, truncated, requests)
+
+
+def key_identity(key: str) -> str:
+    """What identifies a customer key: emails without case, MSISDNs without a leading '+'."""
+    return key.lower() if "@" in key else key.removeprefix("+")
+
+
+def key_window(key: str, loaded_through: date | None, today: date, *, initial_days: int,
+               lookback_days: int = 0) -> KeyWindow:
+    """The days to ask a key for: from its watermark (inclusive, as that day may have grown
+    since; `lookback_days` earlier to catch late status changes) to today; a key never loaded
+    starts `initial_days` back, today included."""
+    if loaded_through is None:
+        first = today - timedelta(days=initial_days - 1)
+    else:
+        first = min(loaded_through - timedelta(days=lookback_days), today)
+    return KeyWindow(key, first, today)
+
+
+class WebexClient(ConfigurableResource):
+    """Webex Campaign `GET {transactions_path}?key=&count=&from-date=&to-date=`, API secret key
+    as Bearer. Customer keys are configuration: the API lists no customers."""
+
+    base_url: str = Field(description="the tenant's API origin, e.g. https://{tenant}.webexcampaign.io")
+    api_key: str = Field(description="API secret key, sent as Authorization: Bearer")
+    # `keys` would shadow the mapping protocol Dagster relies on, hence the alias.
+    customer_keys: str = Field(alias="keys", description=(
+        "comma-separated customer keys: MSISDNs, emails or app device ids"))
+    timezone: str = Field(default="UTC", description=(
+        "IANA zone of the tenant server: from-date/to-date and deployment-date are local to it"))
+    transactions_path: str = Field(default=DEFAULT_TRANSACTIONS_PATH, description=(
+        "path of the customer-transactions resource (legacy tenants: /imicampaignapi/...)"))
+    count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT,
+                       description="transactions per answer (the vendor's maximum is 50)")
+    max_concurrency: int = Field(default=8, ge=1, le=64, description="keys fetched at once")
+    initial_days: int = Field(default=7, ge=1, description=(
+        "days (today included) loaded for a key that has no watermark yet"))
+    lookback_days: int = Field(default=0, ge=0, description=(
+        "days before the watermark re-asked each run, to catch late status changes"))
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+
+    @property
+    def key_list(self) -> list[str]:
+        """The configured keys, in order, without blanks and repeats. Spellings of one customer
+        (an email's case, an MSISDN's '+') count once: the vendor answers them alike, and two
+        scopes writing the same transactions would keep rewriting each other's rows."""
+        keys: dict[str, str] = {}
+        for key in (part.strip() for part in self.customer_keys.split(",")):
+            if key:
+                keys.setdefault(key_identity(key), key)
+        return list(keys.values())
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone or "UTC")
+
+    def today(self) -> date:
+        """Today on the tenant server's calendar."""
+        return datetime.now(self.zone).date()
+
+    @contextmanager
+    def session(self, *, retry: RetryPolicy | None = None,
+                transport: httpx.BaseTransport | None = None) -> Iterator["WebexSession"]:
+        """An open connection for one run (`retry` and `transport` are for tests)."""
+        make_http = partial(VendorHttp, VENDOR, self.base_url,
+                            headers={"Authorization": f"Bearer {self.api_key}"},
+                            timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
+                            retry=retry or RetryPolicy(), check_body=_check_body,
+                            check_error=_check_error, transport=transport)
+        session = WebexSession(make_http, self.transactions_path or DEFAULT_TRANSACTIONS_PATH,
+                               self.count, self.max_concurrency)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+class WebexSession:
+    """An open connection to Webex for one run, usable from several threads.
+
+    VendorHttp counts calls and retries without locks, so each thread gets its own (with its
+    own connection pool); the session adds their counters up."""
+
+    def __init__(self, make_http: Callable[[], VendorHttp], path: str, count: int,
+                 max_concurrency: int) -> None:
+        self._make_http = make_http
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._clients: list[VendorHttp] = []
+        self.path = path
+        self.endpoint = f"GET {path}"
+        self.count = count
+        self.max_concurrency = max_concurrency
+
+    @property
+    def http(self) -> VendorHttp:
+        """The calling thread's VendorHttp."""
+        http = getattr(self._local, "http", None)
+        if http is None:
+            http = self._make_http()
+            self._local.http = http
+            with self._lock:
+                self._clients.append(http)
+        return http
+
+    @property
+    def calls(self) -> int:
+        with self._lock:
+            return sum(http.calls for http in self._clients)
+
+    @property
+    def retries(self) -> int:
+        with self._lock:
+            return sum(http.retries for http in self._clients)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for http in clients:
+            http.close()
+
+    def transactions(self, key: str, first: date, last: date) -> list[Any]:
+        """One answer: at most `count` of the key's latest transactions in [first, last]."""
+        body = self.http.request_json("GET", self.path, endpoint=self.endpoint, params={
+            "key": key, "count": self.count, "from-date": first.isoformat(),
+            "to-date": last.isoformat(), "message_preview": "true"})
+        return transactions_of(body, self.endpoint)
+
+    def fetch_key(self, window: KeyWindow) -> KeyIncrement:
+        """Every transaction of one key in its window, windows split as needed."""
+        return collect_window(partial(self.transactions, window.key), window, self.count)
+
+    def fetch_keys(self, windows: Iterable[KeyWindow]) -> Iterator[KeyIncrement | KeyFailure]:
+        """Each key's increment (or failure) as soon as it is fetched, `max_concurrency` keys
+        at a time. At most twice that many are fetched ahead of the consumer, so memory holds a
+        bounded number of increments however many keys there are. Stopping early cancels the
+        keys not started and waits for those under way."""
+        ahead = 2 * self.max_concurrency
+        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="webex")
+        pending: set[Future[KeyIncrement | KeyFailure]] = set()
+        try:
+            for window in windows:
+                while len(pending) >= ahead:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield future.result()
+                pending.add(pool.submit(self._fetch_or_fail, window))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch_or_fail(self, window: KeyWindow) -> KeyIncrement | KeyFailure:
+        try:
+            return self.fetch_key(window)
+        except VendorError as error:
+            return KeyFailure(window, error)
+
+
+def transactions_of(body: Any, endpoint: str) -> list[Any]:
+    """The transaction list of an answer: the body itself, or the list an object holds (under
+    "transactions", or its only list-valued field)."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        if isinstance(body.get("transactions"), list):
+            return body["transactions"]
+        lists = [value for value in body.values() if isinstance(value, list)]
+        if len(lists) == 1:
+            return lists[0]
+    raise VendorError(VENDOR, endpoint, 200, "answer is neither a transaction list nor an "
+                                             "object holding one")
+
+
+def _code_error(endpoint: str, body: dict[str, Any]) -> VendorError:
+    """The error a {code, description} object stands for; codes meaning "later" are retried."""
+    code = str(body.get("code")).strip()
+    description = str(body.get("description") or body.get("message") or "")[:300]
+    kind = TransientVendorError if code in _LATER_CODES else VendorError
+    error = kind(VENDOR, endpoint, 200, f"code {code}: {description}")
+    error.vendor_code = code  # type: ignore[attr-defined]
+    return error
+
+
+def _check_body(endpoint: str, body: Any) -> None:
+    """Webex reports failures as {code, description}, also under HTTP 200."""
+    if isinstance(body, dict) and "code" in body and str(body["code"]).strip() not in _SUCCESS_CODES:
+        raise _code_error(endpoint, body)
+    transactions_of(body, endpoint)
+
+
+def _check_error(endpoint: str, status: int, body: Any) -> None:
+    """An error status whose body's code means "later" (e.g. HTTP 499, code 499) is retried."""
+    if isinstance(body, dict) and str(body.get("code")).strip() in _LATER_CODES:
+        error = _code_error(endpoint, body)
+        error.status = status
+        raise error

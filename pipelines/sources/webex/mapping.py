@@ -1,0 +1,111 @@
+"""Webex Campaign customer transactions to the shared message-event model."""
+
+import re
+from datetime import tzinfo
+from typing import Any
+
+from pipelines.core.events import Channel, MessageEvent, RecordRejected, make_event_id
+from pipelines.core.phones import to_e164
+from pipelines.core.timestamps import parse_vendor_time
+
+SOURCE = "webex"
+
+# The `channel` field: documented codes, and the names the request parameter uses.
+CHANNELS: dict[str, Channel] = {
+    "0": "sms", "1": "mms", "3": "ussd", "6": "obd", "7": "email", "8": "app_push",
+    "sms": "sms", "mms": "mms", "ussd": "ussd", "obd": "obd", "email": "email", "app": "app_push",
+}
+_PHONE_CHANNELS = frozenset({"sms", "mms", "ussd", "obd"})
+
+# Statuses of what the customer sent or did on their own: MO messages, opt-in/out, and their
+# events posted through the event API (mapped to `received` like MO). Everything else is a
+# message we sent or its engagement (opens, clicks, DTMF answers belong to the outbound message).
+INBOUND_STATUSES = frozenset({
+    "moprocessedsuccess", "moprocessedfailed", "dndaddition", "dndremoval",
+    "email unsubscribe", "msisdn unsubscribe", "eventprocessedsuccess", "eventprocessedfailed",
+})
+# "Success"/"0" codes mean no error at all.
+_NO_ERROR = frozenset({"", "0"})
+
+
+def status_key(status: str) -> str:
+    """A status compared as core.status_key does: case, runs of spaces and spaces around
+    commas and hyphens ignored ("Email,Opened" is "Email, Opened")."""
+    collapsed = re.sub(r"\s+", " ", re.sub(r"\s*([,-])\s*", r"\1", status))
+    return collapsed.strip().lower()
+
+
+def map_transaction(record: Any, context: dict[str, Any], *, zone: tzinfo,
+                    default_region: str) -> MessageEvent:
+    """One Webex transaction as a message event.
+
+    `transaction-id` is the natural key, so a later status updates the same row.
+    `deployment-date` is naive in the tenant's zone (`zone`) and lands in UTC."""
+    if not isinstance(record, dict):
+        raise RecordRejected("transaction is not a JSON object")
+    transaction_id = _text(record.get("transaction-id"))
+    if transaction_id is None:
+        raise RecordRejected("missing transaction-id")
+    channel_code = _text(record.get("channel"))
+    channel = CHANNELS.get((channel_code or "").lower())
+    if channel is None:
+        raise RecordRejected(f"unknown channel code: {record.get('channel')!r}")
+    occurred_at = parse_vendor_time(record.get("deployment-date"), zone)
+    recipient = _recipient(_text(record.get("key")) or _text(context.get("key")), channel,
+                           default_region)
+    status = record.get("transaction-status")
+    status_raw = status if isinstance(status, str) else None
+    direction = "inbound" if status_raw and status_key(status_raw) in INBOUND_STATUSES else "outbound"
+    error_code = _text(record.get("error-code"))
+    if error_code in _NO_ERROR:
+        error_code = None
+    description = _text(record.get("description"))
+    return MessageEvent(
+        event_id=make_event_id(SOURCE, transaction_id),
+        source=SOURCE,
+        channel=channel,
+        direction=direction,
+        status_raw=status_raw,
+        occurred_at=occurred_at,
+        recipient=recipient,
+        campaign_id=_text(record.get("campaign-id")),
+        campaign_name=_text(record.get("campaign-name")),
+        message_id=transaction_id,
+        error_code=error_code,
+        error_reason=description if error_code else None,
+        attributes={
+            "deployment_id": _text(record.get("deployment-id")),
+            "deployment_name": _text(record.get("deployment-name")),
+            "customer_id": _text(record.get("customer-id")),
+            "link_transaction_id": _text(record.get("link-transaction-id")),
+            "msg_preview_url": _text(record.get("msg_preview_url")),
+            "description": description,
+            "channel_code": channel_code,
+        },
+    )
+
+
+def _recipient(key: str | None, channel: Channel, default_region: str) -> str:
+    """The customer's address by the key's shape and the channel: an email lower-cased, an
+    MSISDN in E.164 (usually sent with its country code, without '+'), an app device id
+    verbatim. A key that cannot be what its channel needs is rejected."""
+    if key is None:
+        raise RecordRejected("missing key")
+    if channel == "email":
+        if "@" not in key or any(character.isspace() for character in key):
+            raise RecordRejected(f"email transaction without an email key: {key!r}")
+        return key.lower()
+    if channel in _PHONE_CHANNELS:
+        number = to_e164(key, default_region)
+        if number is None:
+            raise RecordRejected(f"not a phone number: {key!r}")
+        return number
+    return key
+
+
+def _text(value: Any) -> str | None:
+    """A field as stripped text; None for absent, empty, or non-scalar values."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip()
+    return text or None

@@ -1,0 +1,268 @@
+"""Webex through Dagster: the sandbox over HTTP into the embedded warehouse, exact counts per
+key, truncated busy days, watermarks, and statuses moving forward."""
+
+import os
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from pipelines.core.http import VendorError
+from pipelines.definitions import defs
+from pipelines.sources.webex.client import WebexSession
+from sandbox.server import SandboxState, serve_in_thread
+from sandbox.vendors.webex import MAX_COUNT, WebexApi
+from tests.conftest import TEST_SANDBOX
+
+RAW_KEY = AssetKey(["webex", "raw_transactions"])
+EVENTS_KEY = AssetKey(["webex", "message_events"])
+WEBEX = TEST_SANDBOX.webex
+ZONE = ZoneInfo(WEBEX.timezone)
+INITIAL_DAYS = 7  # the client's default window for a key never loaded
+
+
+def sandbox_api(generation: int = 0) -> WebexApi:
+    state = SandboxState()
+    for _ in range(generation):
+        state.advance()
+    return WebexApi(TEST_SANDBOX, state)
+
+
+def held(key: str, first: date, last: date, generation: int = 0) -> tuple[dict[str, dict], set[date]]:
+    """What one key's window should load: its transactions by id (a busy day: its latest 50,
+    all one answer carries), and the days a single answer cannot carry whole."""
+    api = sandbox_api(generation)
+    rows: dict[str, dict] = {}
+    truncated: set[date] = set()
+    day = first
+    while day <= last:
+        transactions = api.transactions(key, day)
+        if len(transactions) >= MAX_COUNT:
+            truncated.add(day)
+            transactions = transactions[-MAX_COUNT:]
+        rows |= {row["transaction-id"]: row for row in transactions}
+        day += timedelta(days=1)
+    return rows, truncated
+
+
+def sandbox_today() -> date:
+    """Today on the tenant's calendar."""
+    return datetime.now(ZONE).date()
+
+
+def materialize():
+    job = defs.resolve_job_def("webex_incremental")
+    return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def metadata(result, key) -> dict:
+    [materialization] = [m for m in result.asset_materializations_for_node("webex_load")
+                         if m.asset_key == key][-1:]
+    return {name: value.value for name, value in materialization.metadata.items()}
+
+
+def watermarks(conn: psycopg.Connection) -> dict[str, date]:
+    return dict(conn.execute("SELECT key, loaded_through FROM ops.webex_key_state").fetchall())
+
+
+def truncations(conn: psycopg.Connection) -> set[tuple]:
+    return set(conn.execute(
+        "SELECT key, local_date, returned, run_id, detected_at FROM ops.webex_truncations").fetchall())
+
+
+def loaded(conn: psycopg.Connection, key: str) -> dict[str, dict]:
+    """The key's transactions as landed in raw, by transaction id."""
+    return dict(conn.execute(
+        "SELECT payload->>'transaction-id', payload FROM raw.webex_transactions "
+        "WHERE context->>'key' = %s", (key,)).fetchall())
+
+
+def snapshot(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute("""
+        SELECT event_id, source, channel, direction, event_type, status_raw, occurred_at,
+               recipient, campaign_id, campaign_name, message_id, error_code, error_reason,
+               attributes, partition_date, loaded_at
+        FROM core.message_events WHERE source = 'webex' ORDER BY event_id""").fetchall()
+
+
+def loaded_through(conn: psycopg.Connection) -> date:
+    """The run's tenant-local today, as every key's watermark records it."""
+    days = set(watermarks(conn).values())
+    assert len(days) == 1, days
+    return days.pop()
+
+
+def test_every_key_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
+    result = materialize()
+    assert result.success
+    assert watermarks(warehouse).keys() == set(WEBEX.keys)
+    today = loaded_through(warehouse)
+    first = today - timedelta(days=INITIAL_DAYS - 1)
+
+    total, expected_truncations = 0, set()
+    for key in WEBEX.keys:
+        rows, truncated = held(key, first, today)
+        assert loaded(warehouse, key) == rows, key  # every transaction, whole, and nothing else
+        events = warehouse.execute(
+            "SELECT count(*), count(DISTINCT e.message_id) FROM core.message_events AS e "
+            "JOIN raw.webex_transactions AS r ON r.record_id = e.event_id "
+            "WHERE r.context->>'key' = %s", (key,)).fetchone()
+        assert events == (len(rows), len(rows)), key
+        expected_truncations |= {(key, day, MAX_COUNT) for day in truncated}
+        total += len(rows)
+        # Busy keys fill every day; the others never fill an answer.
+        assert truncated == ({first + timedelta(days=n) for n in range(INITIAL_DAYS)}
+                             if key in WEBEX.busy_keys else set()), key
+
+    recorded = {(key, day, returned) for key, day, returned, run_id, _ in truncations(warehouse)}
+    assert recorded == expected_truncations and expected_truncations
+    assert warehouse.execute("SELECT count(*) FROM core.message_events WHERE source = 'webex'"
+                             ).fetchone() == (total,)
+    meta = metadata(result, EVENTS_KEY)
+    assert meta["keys"] == meta["keys_loaded"] == meta["scopes"] == len(WEBEX.keys)
+    assert meta["keys_failed"] == 0
+    assert meta["inserted"] == meta["records_fetched"] == total
+    assert (meta["quarantined"], meta["unknown_status"], meta["duplicates"]) == (0, 0, 0)
+    assert meta["truncated_days"] == len(expected_truncations)
+    assert all(key in meta["truncations"] for key in WEBEX.busy_keys)
+    # One answer per quiet key; a busy key's 7 days are halved down to single days: 2*7 - 1.
+    busy = len(WEBEX.busy_keys)
+    assert (meta["api_calls"], meta["retries"]) == (len(WEBEX.keys) - busy + busy * (2 * INITIAL_DAYS - 1), 0)
+    assert metadata(result, RAW_KEY)["truncated_days"] == len(expected_truncations)
+
+
+def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> None:
+    assert materialize().success
+    rows = warehouse.execute("""
+        SELECT r.context->>'key', e.channel, e.recipient, e.direction, e.event_type,
+               e.occurred_at, r.payload, e.attributes
+        FROM core.message_events AS e JOIN raw.webex_transactions AS r ON r.record_id = e.event_id
+    """).fetchall()
+    assert rows
+    for key, channel, recipient, direction, event_type, occurred_at, payload, attributes in rows:
+        if "@" in key:
+            assert (channel, recipient) == ("email", key.lower())
+        elif key.isdigit():
+            assert channel in {"sms", "mms", "ussd", "obd"} and recipient == f"+{key}"
+        else:
+            assert (channel, recipient) == ("app_push", key)
+        assert event_type != "unknown"
+        local = occurred_at.astimezone(ZONE).replace(tzinfo=None)
+        assert local.strftime("%Y-%m-%d %H:%M:%S") == payload["deployment-date"]
+        assert attributes["msg_preview_url"] == payload.get("msg_preview_url")
+        assert attributes["channel_code"] == payload["channel"]
+    pairs = {(row[3], row[4]) for row in rows}
+    assert ("inbound", "received") in pairs and ("outbound", "sent") in pairs
+    assert ("outbound", "received") not in pairs  # what the customer sent is inbound
+    assert {row[1] for row in rows} >= {"sms", "email", "app_push"}
+    raw_context = warehouse.execute("SELECT context FROM raw.webex_transactions LIMIT 1").fetchone()[0]
+    assert set(raw_context) == {"key"}
+
+
+def test_a_second_run_changes_nothing_and_keeps_the_watermarks(warehouse: psycopg.Connection) -> None:
+    assert materialize().success
+    first_rows, first_marks, first_cuts = snapshot(warehouse), watermarks(warehouse), truncations(warehouse)
+    again = materialize()
+    assert again.success
+    assert snapshot(warehouse) == first_rows  # loaded_at included: nothing was rewritten
+    assert truncations(warehouse) == first_cuts  # detected_at and run_id included
+    marks = watermarks(warehouse)
+    assert marks.keys() == first_marks.keys()
+    assert all(marks[key] >= first_marks[key] for key in marks)
+    today = loaded_through(warehouse)
+    # Only the watermark's day is asked again, and it holds what it held.
+    refetched = sum(len(held(key, today, today)[0]) for key in WEBEX.keys)
+    meta = metadata(again, EVENTS_KEY)
+    assert (meta["inserted"], meta["updated"]) == (0, 0)
+    assert meta["records_fetched"] == meta["unchanged"] == refetched
+
+
+def test_a_key_restarts_at_its_own_watermark(warehouse: psycopg.Connection) -> None:
+    key, ahead, fresh = WEBEX.keys[0], WEBEX.keys[1], WEBEX.keys[2]
+    today = sandbox_today()
+    mark, future = today - timedelta(days=2), today + timedelta(days=3)
+    warehouse.execute("INSERT INTO ops.webex_key_state (key, loaded_through) VALUES (%s, %s), (%s, %s)",
+                      (key, mark, ahead, future))
+    assert materialize().success
+    marks = watermarks(warehouse)
+    if marks[key] != today:
+        pytest.skip("the tenant's day changed during the run")
+    assert loaded(warehouse, key) == held(key, mark, today)[0]  # from its watermark, inclusive
+    assert loaded(warehouse, fresh) == held(fresh, today - timedelta(days=INITIAL_DAYS - 1), today)[0]
+    # A watermark ahead of today (a zone or clock change) asks for today and never moves back.
+    assert marks[ahead] == future
+    assert loaded(warehouse, ahead) == held(ahead, today, today)[0]
+
+
+@pytest.fixture
+def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """A sandbox of this test's own, so advancing its statuses affects no other test."""
+    with serve_in_thread(TEST_SANDBOX) as (url, app):
+        monkeypatch.setenv("WEBEX_BASE_URL", url)
+        yield app
+
+
+def test_a_status_change_updates_rows_in_place(warehouse: psycopg.Connection, own_sandbox) -> None:
+    assert materialize().success
+    before = {row[0]: row for row in snapshot(warehouse)}
+    own_sandbox.state.advance()
+    result = materialize()
+    assert result.success
+    after = {row[0]: row for row in snapshot(warehouse)}
+
+    assert after.keys() == before.keys()  # updated in place, nothing added
+    changed = {event_id for event_id in after if after[event_id][5] != before[event_id][5]}
+    assert changed and metadata(result, EVENTS_KEY)["updated"] == len(changed)
+    assert any(before[e][5] == "Attempted Send successfully Pushed to Gateways"
+               and after[e][5] == "Successfully delivered to the Customer"
+               and after[e][4] == "delivered" for e in changed)
+    for event_id, row in after.items():  # loaded_at moves only where the vendor changed something
+        assert (row[15] != before[event_id][15]) == (event_id in changed)
+    # The second run asked each key from its watermark (today) only: today's rows carry the
+    # advanced statuses, earlier days keep what was loaded.
+    today = loaded_through(warehouse)
+    for key in WEBEX.keys:
+        now_held, _ = held(key, today, today, generation=1)
+        for transaction_id, payload in loaded(warehouse, key).items():
+            if payload["deployment-date"][:10] == today.isoformat():
+                assert payload == now_held[transaction_id]
+
+
+def test_a_failing_key_is_reported_and_the_others_load(warehouse: psycopg.Connection,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    failing = WEBEX.keys[1]
+    fetch = WebexSession.transactions
+
+    def transactions(self, key, first, last):
+        if key == failing:
+            raise VendorError("webex", "GET /x", 200, "code 1010: The request was not processed.")
+        return fetch(self, key, first, last)
+
+    monkeypatch.setattr(WebexSession, "transactions", transactions)
+    result = materialize()
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    reported = failure.step_failure_data.user_failure_data
+    assert reported.description.startswith(f"1 of {len(WEBEX.keys)} Webex keys failed")
+    assert failing in reported.metadata["failed_keys"].value and "code 1010" in reported.metadata["failed_keys"].value
+    assert watermarks(warehouse).keys() == set(WEBEX.keys) - {failing}
+    assert loaded(warehouse, failing) == {}
+    assert all(loaded(warehouse, key) for key in WEBEX.busy_keys)
+    assert metadata(result, EVENTS_KEY)["keys_failed"] == 1
+
+
+def test_wrong_credentials_fail_the_run_with_a_clear_error(warehouse: psycopg.Connection,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBEX_API_KEY", "wrong-webex-key")
+    result = materialize()
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.error.to_string()
+    assert "authentication failed" in message and "HTTP 401" in message
+    assert "wrong-webex-key" not in message
+    assert warehouse.execute("SELECT count(*) FROM core.message_events").fetchone() == (0,)
+    assert watermarks(warehouse) == {}
+    assert os.environ["WEBEX_API_KEY"] == "wrong-webex-key"

@@ -1,0 +1,147 @@
+"""The Webex client against a fake transport: answers of both shapes, error objects under
+HTTP 200, retries on "later" codes, and bounded concurrency over many keys."""
+
+import threading
+import time
+from datetime import date
+
+import httpx
+import pytest
+
+from pipelines.core.http import RetryPolicy, VendorError
+from pipelines.sources.webex.client import KeyFailure, KeyIncrement, KeyWindow, WebexClient
+
+FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.001, max_backoff_s=0.002)
+DAY = date(2026, 11, 3)
+PATH = "/campaignapi/resources/v3/customertransactions"
+
+
+def client(**overrides) -> WebexClient:
+    return WebexClient(**({"base_url": "https://tenant.webexcampaign.test", "api_key": "s3cret",
+                           "keys": " 919812345670, a@b.test ,,+919812345670,A@B.test,App-1,app-1"}
+                          | overrides))
+
+
+def test_configuration() -> None:
+    webex = client()
+    assert webex.key_list == ["919812345670", "a@b.test", "App-1", "app-1"]
+    assert (webex.count, webex.max_concurrency, webex.initial_days) == (50, 8, 7)
+    assert webex.transactions_path == PATH and str(webex.zone) == "UTC"
+
+
+@pytest.mark.parametrize("body", [[{"transaction-id": "t1"}],
+                                  {"transactions": [{"transaction-id": "t1"}]},
+                                  {"code": "1000", "data": [{"transaction-id": "t1"}]}])
+def test_a_bare_array_or_an_object_holding_one(body: object) -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, json=body)
+
+    with client().session(transport=httpx.MockTransport(handler), retry=FAST) as api:
+        assert api.transactions("+919812345670", DAY, DAY) == [{"transaction-id": "t1"}]
+        assert api.calls == 1
+    [request] = requests
+    assert request.url.path == PATH
+    assert dict(request.url.params) == {"key": "+919812345670", "count": "50",
+                                        "from-date": "2026-11-03", "to-date": "2026-11-03",
+                                        "message_preview": "true"}
+    assert request.headers["Authorization"] == "Bearer s3cret"
+
+
+@pytest.mark.parametrize(("status", "body", "fatal"), [
+    (200, {"code": 1001, "description": "Invalid input JSON"}, False),
+    (200, {"code": "1010", "description": "The request was not processed."}, False),
+    (200, {"code": 1002, "description": "Mandatory field missing"}, False),
+    (200, {"unexpected": "shape"}, False),
+    (200, "text", False),
+    (401, {"code": 430, "description": "Authorization failed"}, True),
+    (200, {"code": 498, "description": "Invalid token"}, True),
+])
+def test_error_objects_fail_the_key_without_retrying(status: int, body: object, fatal: bool) -> None:
+    with client().session(transport=httpx.MockTransport(lambda request: httpx.Response(status, json=body)),
+                          retry=FAST) as api:
+        [failure] = api.fetch_keys([KeyWindow("919812345670", DAY, DAY)])
+        assert isinstance(failure, KeyFailure) and failure.fatal == fatal
+        assert api.calls == 1 and api.retries == 0
+    assert "s3cret" not in str(failure.error)
+    if isinstance(body, dict) and "code" in body:
+        assert f"code {body['code']}" in str(failure.error) or status == 401
+
+
+@pytest.mark.parametrize("code", [429, "499", 500])
+def test_later_codes_under_http_200_are_retried(code: object) -> None:
+    answers = iter([httpx.Response(200, json={"code": code, "description": "later"}),
+                    httpx.Response(200, json=[{"transaction-id": "t1"}])])
+    with client().session(transport=httpx.MockTransport(lambda request: next(answers)), retry=FAST) as api:
+        assert api.transactions("k", DAY, DAY) == [{"transaction-id": "t1"}]
+        assert (api.calls, api.retries) == (2, 1)
+
+
+def test_a_later_code_that_persists_fails_after_the_retries() -> None:
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"code": 499, "description": "Request failed"})
+
+    with client().session(transport=httpx.MockTransport(respond), retry=FAST) as api:
+        with pytest.raises(VendorError, match="code 499"):
+            api.transactions("k", DAY, DAY)
+        assert (api.calls, api.retries) == (3, 2)
+
+
+def test_an_error_status_with_a_later_code_is_retried() -> None:
+    answers = iter([httpx.Response(499, json={"code": 499, "description": "Request failed"}),
+                    httpx.Response(200, json=[])])
+    with client().session(transport=httpx.MockTransport(lambda request: next(answers)), retry=FAST) as api:
+        assert api.transactions("k", DAY, DAY) == []
+        assert api.retries == 1
+
+
+def test_many_keys_concurrently_within_the_bound_each_once() -> None:
+    lock = threading.Lock()
+    running, peak, asked = 0, 0, []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal running, peak
+        key = request.url.params["key"]
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            asked.append(key)
+        time.sleep(0.005)
+        with lock:
+            running -= 1
+        if key == "bad":
+            return httpx.Response(200, json={"code": 1001, "description": "Invalid input"})
+        return httpx.Response(200, json=[{"transaction-id": f"{key}-1"}])
+
+    keys = [f"9198000{n:05d}" for n in range(60)] + ["bad"]
+    webex = client(max_concurrency=4)
+    with webex.session(transport=httpx.MockTransport(handler), retry=FAST) as api:
+        results = list(api.fetch_keys(KeyWindow(key, DAY, DAY) for key in keys))
+        assert api.calls == len(keys)  # counters of every worker thread added up
+    assert 1 < peak <= 4
+    assert sorted(asked) == sorted(keys)
+    loaded = {result.window.key: result for result in results if isinstance(result, KeyIncrement)}
+    [failure] = [result for result in results if isinstance(result, KeyFailure)]
+    assert failure.window.key == "bad" and not failure.fatal
+    assert loaded.keys() == set(keys) - {"bad"}
+    assert all(result.transactions == [{"transaction-id": f"{key}-1"}]
+               for key, result in loaded.items())
+
+
+def test_keys_are_fetched_only_a_bounded_distance_ahead_of_the_consumer() -> None:
+    asked: list[str] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["key"])
+        return httpx.Response(200, json=[])
+
+    webex = client(max_concurrency=2)
+    with webex.session(transport=httpx.MockTransport(respond), retry=FAST) as api:
+        fetched = api.fetch_keys(KeyWindow(f"k{n}", DAY, DAY) for n in range(100))
+        next(fetched)
+        time.sleep(0.2)  # the consumer is busy loading: the workers must wait for it
+        assert len(asked) <= 2 * 2 + 1
+        fetched.close()  # stopping early cancels the rest
+        assert len(asked) <= 2 * 2 + 1
