@@ -31,7 +31,8 @@ def bench_day() -> date:
 def pipeline(source: BenchSource) -> int:
     """The asset exactly as Dagster runs it: fetch, map, COPY, merge, commit."""
     result = defs.resolve_job_def(source.job).execute_in_process(
-        instance=DagsterInstance.ephemeral(), partition_key=bench_day().isoformat(),
+        instance=DagsterInstance.ephemeral(),
+        partition_key=bench_day().isoformat() if source.partitioned else None,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     assert result.success
     with psycopg.connect(os.environ["WAREHOUSE_URL"]) as conn:
@@ -42,8 +43,9 @@ def pipeline(source: BenchSource) -> int:
 def fetch_only(source: BenchSource) -> int:
     """The same pages fetched and JSON-parsed by the same client, nothing else."""
     records = 0
-    with source.client().session() as api:
-        for page in api.day_pages(bench_day()):
+    client = source.client()
+    with client.session() as session:
+        for page in source.pages(client, session, bench_day()):
             records += len(page.records)
     return records
 
@@ -55,8 +57,8 @@ def copy_only(source: BenchSource, records: int) -> float:
     scope = LoadScope.day(source.target, bench_day(), source.day_zone(client))
     stats = LoadStats(source.name, scope.key)
     prepared: list[tuple] = []
-    with client.session() as api:
-        for page in api.day_pages(bench_day()):
+    with client.session() as session:
+        for page in source.pages(client, session, bench_day()):
             prepared.extend(stage_rows(page, source.mapper(client), scope, stats))
             if len(prepared) >= 2000:
                 break

@@ -1,10 +1,11 @@
 """What the benchmark needs to know of each source: how to size the sandbox for about N
-records in one partition, how to build its client from the environment, and its mapper."""
+records in one run, how to build its client from the environment, how to walk everything one
+run fetches, and its mapper."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 from functools import partial
 from typing import Any
 
@@ -14,8 +15,11 @@ from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.mgage.mapping import map_message
 from pipelines.sources.senderguide.client import SenderGuideClient
 from pipelines.sources.senderguide.mapping import map_interaction
+from pipelines.core.paging import Page
+from pipelines.sources.webex.client import WebexClient, key_window
+from pipelines.sources.webex.mapping import map_transaction
 from pipelines.warehouse.loading import LoadTarget, Mapper
-from sandbox.config import CinnoxSandbox, MgageSandbox, SandboxConfig, SenderGuideSandbox
+from sandbox.config import CinnoxSandbox, MgageSandbox, SandboxConfig, SenderGuideSandbox, WebexSandbox
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,17 @@ class BenchSource:
     day_zone: Callable[[Any], Any]
     # Environment to set beyond what the launcher exports for the sandbox.
     environment: dict[str, str]
+    # Every page one run fetches: a day's pages for day-partitioned sources.
+    pages: Callable[[Any, Any, date], Iterator[Page]] = lambda client, session, day: session.day_pages(day)
+    partitioned: bool = True
+
+
+def webex_pages(client: WebexClient, session: Any, day: date) -> Iterator[Page]:
+    """What a first Webex run fetches: every key's initial window, concurrently."""
+    windows = (key_window(key, None, client.today(), initial_days=client.initial_days)
+               for key in client.key_list)
+    for increment in session.fetch_keys(windows):
+        yield Page(records=increment.transactions, context={"key": increment.window.key})
 
 
 SOURCES: dict[str, BenchSource] = {
@@ -68,5 +83,21 @@ SOURCES: dict[str, BenchSource] = {
         mapper=lambda client: partial(map_recipient, default_region="US"),
         day_zone=lambda client: None,
         environment={},
+    ),
+    "webex": BenchSource(
+        name="webex", job="webex_incremental",
+        target=LoadTarget("webex", "raw.webex_transactions"),
+        # About 17 transactions per key over a first run's 7 days (0-5 a day).
+        sandbox=lambda n: SandboxConfig(webex=WebexSandbox(
+            keys=[f"9198{i:08d}" for i in range(max(1, n // 17))], busy_keys=[],
+            max_daily_transactions=5, timezone="UTC")),
+        client=lambda: WebexClient(base_url=os.environ["WEBEX_BASE_URL"],
+                                   api_key=os.environ["WEBEX_API_KEY"],
+                                   keys=os.environ["WEBEX_KEYS"], timezone="UTC"),
+        mapper=lambda client: partial(map_transaction, zone=client.zone, default_region="US"),
+        day_zone=lambda client: None,
+        environment={"WEBEX_TIMEZONE": "UTC"},
+        pages=webex_pages,
+        partitioned=False,
     ),
 }

@@ -16,6 +16,7 @@ def warehouse_summary(warehouse_url: str, first_day: date, last_day: date) -> st
     with engine.connect() as conn:
         events = pd.read_sql(text(query("summary")), conn, params=params)
         loads = pd.read_sql(text(query("summary_loads")), conn, params=params)
+        webex = pd.read_sql(text(query("summary_webex")), conn)
     if events.empty:
         return "No events in the warehouse for these days."
     table = (events.pivot_table(index=["source", "channel"], columns="event_type", values="events",
@@ -27,4 +28,6 @@ def warehouse_summary(warehouse_url: str, first_day: date, last_day: date) -> st
         table.to_string(),
         "Last loads of these days:",
         loads.to_string(index=False),
+        "Webex keys (pulled from per-key watermarks):",
+        webex.to_string(index=False),
     ])

@@ -1,7 +1,9 @@
 """Webex assets: raw landing and normalized events, pulled per customer key from its watermark.
 
 Keys are fetched concurrently by the client's worker threads; every write happens on this
-thread's one connection, a key at a time, each key's rows and state in one transaction."""
+thread's one connection. Keys are loaded in batches: a batch's rows and every one of its keys'
+watermarks and truncated days commit in one transaction, so a watermark never covers rows that
+are not there, and thousands of small keys do not pay a transaction each."""
 
 import time
 from collections.abc import Iterable
@@ -35,6 +37,12 @@ _SCOPES_SHOWN = 50
 _TRUNCATIONS_SHOWN = 50
 _FAILURES_SHOWN = 20
 _PROGRESS_EVERY = 500
+# A batch closes at this many transactions or keys, whichever comes first.
+BATCH_ROWS = 5_000
+BATCH_KEYS = 500
+# Every batch loads under this one scope: its advisory lock also keeps two Webex runs from
+# moving the same watermarks at once; quarantined rows record the key in their context.
+_SCOPE = LoadScope(target=TARGET, key="incremental", complete=False)
 
 
 def record_key_state(increment: KeyIncrement, cursor: psycopg.Cursor, scope: LoadScope,
@@ -53,16 +61,22 @@ def record_key_state(increment: KeyIncrement, cursor: psycopg.Cursor, scope: Loa
         "key": window.key, "loaded_through": window.last, "run_id": run_id})
 
 
-def load_increment(conn: psycopg.Connection, increment: KeyIncrement, mapper: Mapper,
-                   run_id: str | None) -> LoadStats:
-    """One key's increment as one scope: rows, quarantine, watermark and truncations commit
-    together, so a watermark never covers rows that are not there."""
-    key = increment.window.key
-    scope = LoadScope(target=TARGET, key=f"key:{key}", complete=False)
-    pages = [Page(records=increment.transactions, context={"key": key})]
-    stats = load_pages(conn, scope, pages, mapper, run_id=run_id,
-                       record_state=partial(record_key_state, increment))
-    stats.pages = increment.requests  # answers read, not the one batch they were merged into
+def record_batch_state(increments: list[KeyIncrement], cursor: psycopg.Cursor, scope: LoadScope,
+                       stats: LoadStats, run_id: str | None) -> None:
+    for increment in increments:
+        record_key_state(increment, cursor, scope, stats, run_id)
+
+
+def load_increments(conn: psycopg.Connection, increments: list[KeyIncrement], mapper: Mapper,
+                    run_id: str | None) -> LoadStats:
+    """A batch of keys' increments in one transaction: rows, quarantine, and each key's
+    watermark and truncations commit together."""
+    pages = [Page(records=increment.transactions, context={"key": increment.window.key})
+             for increment in increments]
+    stats = load_pages(conn, _SCOPE, pages, mapper, run_id=run_id,
+                       record_state=partial(record_batch_state, increments))
+    stats.scope = f"{len(increments)} keys"
+    stats.pages = sum(increment.requests for increment in increments)  # answers read
     return stats
 
 
@@ -87,11 +101,25 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
     keys = client.key_list
     give_up_after = 2 * client.max_concurrency + 1
     consecutive = 0
+    keys_loaded = 0
     with client.session() as api, warehouse.connect() as conn:
         today = client.today()
         watermarks = read_watermarks(conn, keys)
         windows = (key_window(key, watermarks.get(key), today, initial_days=client.initial_days,
                               lookback_days=client.lookback_days) for key in keys)
+        batch: list[KeyIncrement] = []
+
+        def flush() -> None:
+            nonlocal keys_loaded
+            if batch:
+                stats = load_increments(conn, batch, mapper, context.run_id)
+                outcome.loads.append(stats)
+                log_load(context, stats)
+                for increment in batch:
+                    truncations.extend(_report_key(context, increment))
+                keys_loaded += len(batch)
+                batch.clear()
+
         with closing(api.fetch_keys(windows)) as fetched:
             for done, result in enumerate(fetched, start=1):
                 if isinstance(result, KeyFailure):
@@ -100,16 +128,18 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
                     failures.append(result)
                     continue
                 consecutive = 0
-                stats = load_increment(conn, result, mapper, context.run_id)
-                outcome.loads.append(stats)
-                truncations += _report_key(context, result, stats)
+                batch.append(result)
+                if (len(batch) >= BATCH_KEYS
+                        or sum(len(increment.transactions) for increment in batch) >= BATCH_ROWS):
+                    flush()
                 if done % _PROGRESS_EVERY == 0:
                     context.log.info(f"webex: {done} of {len(keys)} keys done")
+            flush()
         outcome.api_calls, outcome.retries = api.calls, api.retries
     outcome.duration_s = time.monotonic() - started
     outcome.extra = {
         "keys": len(keys),
-        "keys_loaded": len(outcome.loads),
+        "keys_loaded": keys_loaded,
         "keys_failed": len(failures),
         "truncated_days": len(truncations),
         "truncations": MetadataValue.md(_table(truncations, _TRUNCATIONS_SHOWN, "truncated days")),
@@ -131,12 +161,8 @@ def _fail_key(context: AssetExecutionContext, failure: KeyFailure, consecutive: 
     context.log.error(f"webex key {window.key}: {failure.error}; skipped, its watermark stays")
 
 
-def _report_key(context: AssetExecutionContext, increment: KeyIncrement,
-                stats: LoadStats) -> list[dict[str, Any]]:
-    """Log what changed (quiet keys stay quiet: there may be thousands) and return the key's
-    truncated days as rows of the run's truncation table."""
-    if stats.inserted or stats.updated or stats.quarantined or stats.unknown_status:
-        log_load(context, stats)
+def _report_key(context: AssetExecutionContext, increment: KeyIncrement) -> list[dict[str, Any]]:
+    """Warn of a key's truncated days and return them as rows of the run's truncation table."""
     key = increment.window.key
     rows = [{"key": key, "local_date": day.local_date.isoformat(), "returned": day.returned}
             for day in increment.truncated]
@@ -161,8 +187,9 @@ def _table(rows: list[dict[str, Any]], limit: int, what: str) -> str:
              required_resource_keys={SOURCE, "warehouse", "model_settings"},
              description="For every configured customer key, concurrently: ask for its "
                          "transactions from its watermark to today (tenant-local days), "
-                         "splitting windows whose answer is full; load each key in one "
-                         "transaction with its watermark and truncated days.")
+                         "splitting windows whose answer is full; load keys in batches, each "
+                         "batch's rows with its keys' watermarks and truncated days in one "
+                         "transaction.")
 def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult]:
     client: WebexClient = context.resources.webex
     warehouse: Warehouse = context.resources.warehouse
