@@ -119,6 +119,7 @@ class ScopeLoad:
         self._copy: psycopg.Copy | None = None
         self._copy_block: Any = None
         self._rows_in_chunk = 0
+        self._unknown_seen = 0
         self.stats = stats
 
     @property
@@ -150,6 +151,10 @@ class ScopeLoad:
         self._close_copy()
         cursor = self._cursor
         cursor.execute(query_with_table("merge_stage", raw_table=self._scope.target.raw_table))
+        inserted, updated, unknown_seen = cursor.fetchone()
+        self.stats.inserted += inserted
+        self.stats.updated += updated
+        self._unknown_seen += unknown_seen
         cursor.execute(query("quarantine_insert"), self._params)
         cursor.execute(query("stage_keys_keep"))
         cursor.execute("TRUNCATE stage_records")
@@ -161,8 +166,11 @@ class ScopeLoad:
         cursor, stats = self._cursor, self.stats
         if self._scope.complete:
             cursor.execute(query("quarantine_prune"), self._params)
-        cursor.execute(query("load_counts"))
-        distinct_records, stats.inserted, stats.updated, stats.unknown_status = cursor.fetchone()
+        cursor.execute(query("load_distinct_records"))
+        (distinct_records,) = cursor.fetchone()
+        if self._unknown_seen:  # exact, over the load's distinct records, only when there are any
+            cursor.execute(query("load_unknown_status"))
+            (stats.unknown_status,) = cursor.fetchone()
         staged = stats.records_fetched - stats.quarantined - stats.out_of_window
         stats.duplicates = staged - distinct_records
         stats.unchanged = distinct_records - stats.inserted - stats.updated

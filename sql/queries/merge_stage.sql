@@ -22,9 +22,9 @@ raw_written AS (
 ),
 -- Each distinct status is looked up once, not once per row.
 statuses AS (
-    SELECT s.source, s.status, coalesce(m.event_type, 'unknown') AS event_type
-    FROM (SELECT DISTINCT source, coalesce(status_raw, '') AS status
-          FROM stage_records WHERE reject_reason IS NULL) AS s
+    SELECT s.source, s.status, s.records, coalesce(m.event_type, 'unknown') AS event_type
+    FROM (SELECT source, coalesce(status_raw, '') AS status, count(*) AS records
+          FROM stage_records WHERE reject_reason IS NULL GROUP BY 1, 2) AS s
     LEFT JOIN core.event_type_map AS m
            ON m.source = s.source AND m.status_key = core.status_key(s.status)
 ),
@@ -56,7 +56,12 @@ events_written AS (
            excluded.status_raw, excluded.occurred_at, excluded.recipient, excluded.campaign_id,
            excluded.campaign_name, excluded.message_id, excluded.error_code,
            excluded.error_reason, excluded.attributes, excluded.partition_date)
-    RETURNING 1
+    -- An updated row first loaded by this transaction is a record seen again in a later chunk
+    -- of the same load: a duplicate, not an update.
+    RETURNING xmax = 0 AS inserted, first_loaded_at = now() AS new_in_this_load
 )
--- Both inserts run to completion whether read or not; this counts the events written.
-SELECT count(*) FROM events_written
+-- Both inserts run to completion whether read or not.
+SELECT
+    (SELECT count(*) FROM events_written WHERE inserted)                                  AS inserted,
+    (SELECT count(*) FROM events_written WHERE NOT inserted AND NOT new_in_this_load)     AS updated,
+    (SELECT coalesce(sum(records), 0) FROM statuses WHERE event_type = 'unknown')         AS unknown_seen

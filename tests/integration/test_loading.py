@@ -117,3 +117,11 @@ def test_an_incremental_scope_keeps_the_quarantine_of_days_it_did_not_see(wareho
     load_pages(warehouse, incremental, [page({"bad": "first window"})], fake_mapper, record_state=no_state)
     load_pages(warehouse, incremental, [page(rec(1))], fake_mapper, record_state=no_state)  # next window
     assert warehouse.execute("SELECT reason FROM ops.quarantine").fetchall() == [("bad record: first window",)]
+
+
+def test_a_record_repeated_in_a_later_chunk_is_a_duplicate_not_an_update(warehouse: psycopg.Connection) -> None:
+    stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2)), page(rec(2, "Delivered"), rec(3))],
+                       fake_mapper, chunk_rows=2)  # each page merges as its own chunk
+    assert (stats.inserted, stats.updated, stats.unchanged, stats.duplicates) == (3, 0, 0, 1)
+    assert warehouse.execute(
+        "SELECT count(*) FROM core.message_events WHERE status_raw = 'Delivered'").fetchone() == (1,)
