@@ -6,17 +6,18 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
 from pipelines.core.partitions import DAILY_PARTITIONS
-from pipelines.definitions import defs
-from sandbox.server import SandboxState, serve_in_thread
+from sandbox.server import SandboxState
 from sandbox.vendors.cinnox import CinnoxApi
 from tests.conftest import TEST_SANDBOX
+from tests.support import events_snapshot, materialization_metadata, run_job
+from tests.support import own_sandbox as serve_own_sandbox
 
 RAW_KEY = AssetKey(["cinnox", "raw_campaign_recipients"])
 EVENTS_KEY = AssetKey(["cinnox", "message_events"])
@@ -44,23 +45,15 @@ def expected_recipients(day: date) -> int:
 
 
 def materialize(partition_key: str | None = None, tags: dict[str, str] | None = None):
-    job = defs.resolve_job_def("cinnox_daily")
-    return job.execute_in_process(instance=DagsterInstance.ephemeral(), partition_key=partition_key,
-                                  tags=tags, raise_on_error=False)
+    return run_job("cinnox_daily", partition_key, tags)
 
 
 def metadata(result, key) -> dict:
-    [materialization] = [m for m in result.asset_materializations_for_node("cinnox_load")
-                         if m.asset_key == key][-1:]
-    return {name: value.value for name, value in materialization.metadata.items()}
+    return materialization_metadata(result, "cinnox_load", key)
 
 
 def snapshot(conn: psycopg.Connection) -> list[tuple]:
-    return conn.execute("""
-        SELECT event_id, source, channel, direction, event_type, status_raw, occurred_at,
-               recipient, campaign_id, campaign_name, message_id, error_code, error_reason,
-               attributes, partition_date, loaded_at
-        FROM core.message_events ORDER BY event_id""").fetchall()
+    return events_snapshot(conn, "cinnox")
 
 
 def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
@@ -165,9 +158,7 @@ def updated_at(row: tuple) -> datetime:
 
 @pytest.fixture
 def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """A sandbox of this test's own, so advancing its statuses affects no other test."""
-    with serve_in_thread(TEST_SANDBOX) as (url, app):
-        monkeypatch.setenv("CINNOX_BASE_URL", url)
+    with serve_own_sandbox(monkeypatch, "CINNOX_BASE_URL") as app:
         yield app
 
 

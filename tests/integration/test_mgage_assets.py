@@ -6,16 +6,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from pipelines.definitions import defs
-from sandbox.server import SandboxState, serve_in_thread
+from sandbox.server import SandboxState
 from sandbox.vendors.mgage import MgageApi
 from tests.conftest import TEST_SANDBOX
+from tests.support import events_snapshot, materialization_metadata, run_job
+from tests.support import own_sandbox as serve_own_sandbox
 
 RAW_KEY, EVENTS_KEY = AssetKey(["mgage", "raw_messages"]), AssetKey(["mgage", "message_events"])
 TODAY = datetime.now(UTC).date()
@@ -29,22 +30,15 @@ def expected_messages(day: date) -> int:
 
 
 def materialize(partition_key: str | None = None, tags: dict[str, str] | None = None):
-    job = defs.resolve_job_def("mgage_daily")
-    return job.execute_in_process(instance=DagsterInstance.ephemeral(), partition_key=partition_key,
-                                  tags=tags, raise_on_error=False)
+    return run_job("mgage_daily", partition_key, tags)
 
 
 def metadata(result, key) -> dict:
-    [materialization] = [m for m in result.asset_materializations_for_node("mgage_load")
-                         if m.asset_key == key][-1:]
-    return {name: value.value for name, value in materialization.metadata.items()}
+    return materialization_metadata(result, "mgage_load", key)
 
 
 def snapshot(conn: psycopg.Connection) -> list[tuple]:
-    return conn.execute("""
-        SELECT event_id, source, channel, direction, event_type, status_raw, occurred_at,
-               recipient, campaign_id, campaign_name, attributes, partition_date, loaded_at
-        FROM core.message_events ORDER BY event_id""").fetchall()
+    return events_snapshot(conn, "mgage")
 
 
 def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
@@ -102,9 +96,7 @@ def test_a_partition_range_runs_as_one_run(warehouse: psycopg.Connection) -> Non
 
 @pytest.fixture
 def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """A sandbox of this test's own, so advancing its statuses affects no other test."""
-    with serve_in_thread(TEST_SANDBOX) as (url, app):
-        monkeypatch.setenv("MGAGE_BASE_URL", url)
+    with serve_own_sandbox(monkeypatch, "MGAGE_BASE_URL") as app:
         yield app
 
 
@@ -122,7 +114,7 @@ def test_sent_then_delivered_updates_the_existing_row(warehouse: psycopg.Connect
     assert any(before[e][5] == "Sent" and after[e][5] == "Delivered" and after[e][4] == "delivered"
                for e in changed)
     for event_id, row in after.items():  # loaded_at moves only where the vendor changed something
-        assert (row[12] != before[event_id][12]) == (event_id in changed)
+        assert (row[-1] != before[event_id][-1]) == (event_id in changed)  # loaded_at
 
 
 def test_wrong_credentials_fail_the_run_with_a_clear_error(warehouse: psycopg.Connection,

@@ -4,12 +4,12 @@ per account-local day, including a day when the clocks change."""
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 
-from pipelines.definitions import defs
 from sandbox.server import SandboxState
 from sandbox.vendors.senderguide import SenderGuideApi
 from tests.conftest import TEST_SANDBOX
+from tests.support import materialization_metadata, run_job
 
 EVENTS_KEY = AssetKey(["senderguide", "message_events"])
 TYPES = ("sends", "opens", "clicks", "bounces", "unsubscribes")
@@ -24,14 +24,11 @@ def expected_rows(day: date) -> int:
 
 
 def materialize(day: date):
-    return defs.resolve_job_def("senderguide_daily").execute_in_process(
-        instance=DagsterInstance.ephemeral(), partition_key=day.isoformat(), raise_on_error=False)
+    return run_job("senderguide_daily", day.isoformat())
 
 
 def metadata(result) -> dict:
-    [materialization] = [m for m in result.asset_materializations_for_node("senderguide_load")
-                         if m.asset_key == EVENTS_KEY]
-    return {name: value.value for name, value in materialization.metadata.items()}
+    return materialization_metadata(result, "senderguide_load", EVENTS_KEY)
 
 
 def test_a_day_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 
 from pipelines.core.http import VendorError
-from pipelines.definitions import defs
 from pipelines.sources.webex.client import WebexSession
-from sandbox.server import SandboxState, serve_in_thread
+from sandbox.server import SandboxState
 from sandbox.vendors.webex import MAX_COUNT, WebexApi
 from tests.conftest import TEST_SANDBOX
+from tests.support import events_snapshot, materialization_metadata, run_job
+from tests.support import own_sandbox as serve_own_sandbox
 
 RAW_KEY = AssetKey(["webex", "raw_transactions"])
 EVENTS_KEY = AssetKey(["webex", "message_events"])
@@ -54,14 +55,11 @@ def sandbox_today() -> date:
 
 
 def materialize():
-    job = defs.resolve_job_def("webex_incremental")
-    return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    return run_job("webex_incremental")
 
 
 def metadata(result, key) -> dict:
-    [materialization] = [m for m in result.asset_materializations_for_node("webex_load")
-                         if m.asset_key == key][-1:]
-    return {name: value.value for name, value in materialization.metadata.items()}
+    return materialization_metadata(result, "webex_load", key)
 
 
 def watermarks(conn: psycopg.Connection) -> dict[str, date]:
@@ -81,11 +79,7 @@ def loaded(conn: psycopg.Connection, key: str) -> dict[str, dict]:
 
 
 def snapshot(conn: psycopg.Connection) -> list[tuple]:
-    return conn.execute("""
-        SELECT event_id, source, channel, direction, event_type, status_raw, occurred_at,
-               recipient, campaign_id, campaign_name, message_id, error_code, error_reason,
-               attributes, partition_date, loaded_at
-        FROM core.message_events WHERE source = 'webex' ORDER BY event_id""").fetchall()
+    return events_snapshot(conn, "webex")
 
 
 def loaded_through(conn: psycopg.Connection) -> date:
@@ -199,9 +193,7 @@ def test_a_key_restarts_at_its_own_watermark(warehouse: psycopg.Connection) -> N
 
 @pytest.fixture
 def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """A sandbox of this test's own, so advancing its statuses affects no other test."""
-    with serve_in_thread(TEST_SANDBOX) as (url, app):
-        monkeypatch.setenv("WEBEX_BASE_URL", url)
+    with serve_own_sandbox(monkeypatch, "WEBEX_BASE_URL") as app:
         yield app
 
 

@@ -1,0 +1,48 @@
+"""Helpers the integration tests of every source share: run a job as Dagster would, read a
+materialization's metadata, snapshot the shared table, and serve a sandbox of a test's own."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
+
+from pipelines.definitions import defs
+from sandbox.server import SandboxApp, serve_in_thread
+from tests.conftest import TEST_SANDBOX
+
+
+def run_job(job: str, partition_key: str | None = None,
+            tags: dict[str, str] | None = None) -> ExecuteInProcessResult:
+    """One run of a job of the code location, on an ephemeral instance, errors kept in the result."""
+    return defs.resolve_job_def(job).execute_in_process(
+        instance=DagsterInstance.ephemeral(), partition_key=partition_key, tags=tags,
+        raise_on_error=False)
+
+
+def materialization_metadata(result: ExecuteInProcessResult, node: str, key: AssetKey) -> dict:
+    """The metadata of the last materialization of `key` by the op `node`, as plain values."""
+    [materialization] = [m for m in result.asset_materializations_for_node(node)
+                         if m.asset_key == key][-1:]
+    return {name: value.value for name, value in materialization.metadata.items()}
+
+
+def events_snapshot(conn: psycopg.Connection, source: str | None = None) -> list[tuple]:
+    """Every column that matters of core.message_events (loaded_at included), in a stable order."""
+    return conn.execute("""
+        SELECT event_id, source, channel, direction, event_type, status_raw, occurred_at,
+               recipient, campaign_id, campaign_name, message_id, error_code, error_reason,
+               attributes, partition_date, loaded_at
+        FROM core.message_events
+        WHERE %(source)s::text IS NULL OR source = %(source)s
+        ORDER BY event_id""", {"source": source}).fetchall()
+
+
+@contextmanager
+def own_sandbox(monkeypatch: pytest.MonkeyPatch, base_url_var: str) -> Iterator[SandboxApp]:
+    """A sandbox of the test's own for one source, so advancing its statuses affects no other
+    test; the source's base URL points at it for the test's duration."""
+    with serve_in_thread(TEST_SANDBOX) as (url, app):
+        monkeypatch.setenv(base_url_var, url)
+        yield app
