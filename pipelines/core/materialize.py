@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -22,6 +23,7 @@ from dagster import (
 )
 from sqlalchemy import text
 
+from pipelines.core.checks import check_fetched_landed, check_specs, fetched_landed_spec, run_checks
 from pipelines.core.http import VendorError, VendorHttp
 from pipelines.core.paging import Page
 from pipelines.core.partitions import DAILY_PARTITIONS, partition_dates
@@ -138,22 +140,32 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, client_key
                        make_mapper: Callable[[Any, ModelSettings], Mapper],
                        day_zone: Callable[[Any], tzinfo | None],
                        raw_description: str, events_description: str,
-                       description: str) -> AssetsDefinition:
+                       description: str, fetched_landed: str | None = None) -> AssetsDefinition:
     """A day-partitioned source's multi-asset: raw landing and normalized events, loaded in one
-    pass per day; a range of days runs as one run (one transaction per day)."""
+    pass per day; a range of days runs as one run (one transaction per day), then checked.
+    `fetched_landed` describes the check that fetched rows all landed, for sources whose walk
+    is held to an announced total."""
     raw_spec, events_spec = source_specs(source, raw_name, raw_description, events_description)
     target = LoadTarget(source=source, raw_table=raw_table)
+    checks = check_specs(raw_spec.key, events_spec.key)
+    if fetched_landed:
+        checks.append(fetched_landed_spec(raw_spec.key, fetched_landed))
 
-    @multi_asset(name=f"{source}_load", specs=[raw_spec, events_spec],
+    @multi_asset(name=f"{source}_load", specs=[raw_spec, events_spec], check_specs=checks,
                  partitions_def=DAILY_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
                  pool=source, required_resource_keys={client_key, "warehouse", "model_settings"},
                  description=description)
-    def load(context: AssetExecutionContext) -> Iterable[MaterializeResult]:
+    def load(context: AssetExecutionContext) -> Iterable[MaterializeResult | AssetCheckResult]:
         client = getattr(context.resources, client_key)
         warehouse: Warehouse = context.resources.warehouse
         mapper = make_mapper(client, context.resources.model_settings)
         with client.session() as api:
             outcome = load_day_range(context, warehouse, api, target, mapper, day_zone(client))
         yield from results(warehouse, source, raw_spec.key, events_spec.key, outcome)
+        days = partition_dates(context.partition_keys)
+        with warehouse.connect() as conn:
+            yield from run_checks(conn, source, raw_table, raw_spec.key, events_spec.key, days)
+            if fetched_landed:
+                yield check_fetched_landed(conn, source, raw_table, raw_spec.key, days)
 
     return load

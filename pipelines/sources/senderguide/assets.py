@@ -20,4 +20,6 @@ senderguide_load = daily_source_asset(
                     "(raw.senderguide_interactions), with the email and type asked for.",
     events_description="SenderGuide interactions in the shared model (core.message_events where "
                        "source = 'senderguide'): lower-cased emails, UTC times, canonical types.",
+    fetched_landed="total_rows reconciles: the rows of pages 1..total_pages (held to page 1's "
+                   "total_rows by the walk) are all landed, quarantined or duplicates",
 )

@@ -14,8 +14,16 @@ from typing import Any
 
 import pandas as pd
 import psycopg
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 
+from pipelines.core.checks import check_specs, check_truncations, run_checks, truncations_spec
 from pipelines.core.materialize import RangeLoad, log_load, results, source_specs
 from pipelines.core.paging import Page
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, WebexClient, key_window
@@ -184,13 +192,14 @@ def _table(rows: list[dict[str, Any]], limit: int, what: str) -> str:
 
 
 @multi_asset(name=f"{SOURCE}_load", specs=[RAW_SPEC, EVENTS_SPEC], pool=SOURCE,
+             check_specs=[*check_specs(RAW_SPEC.key, EVENTS_SPEC.key), truncations_spec(RAW_SPEC.key)],
              required_resource_keys={SOURCE, "warehouse", "model_settings"},
              description="For every configured customer key, concurrently: ask for its "
                          "transactions from its watermark to today (tenant-local days), "
                          "splitting windows whose answer is full; load keys in batches, each "
                          "batch's rows with its keys' watermarks and truncated days in one "
                          "transaction.")
-def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult]:
+def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult | AssetCheckResult]:
     client: WebexClient = context.resources.webex
     warehouse: Warehouse = context.resources.warehouse
     mapper: Mapper = partial(
@@ -199,6 +208,9 @@ def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult]:
     outcome, failures = load_keys(context, client, warehouse, mapper)
     yield from results(warehouse, SOURCE, RAW_SPEC.key, EVENTS_SPEC.key, outcome,
                        scope_rows=_SCOPES_SHOWN)
+    with warehouse.connect() as conn:  # Webex has no partitions: the checks cover all its rows
+        yield from run_checks(conn, SOURCE, TARGET.raw_table, RAW_SPEC.key, EVENTS_SPEC.key, None)
+        yield check_truncations(conn, RAW_SPEC.key)
     if failures:
         rows = [{"key": failure.window.key, "error": str(failure.error)} for failure in failures]
         raise Failure(

@@ -1,0 +1,48 @@
+"""The asset checks: green after a clean load, red when the warehouse is made to disagree."""
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from dagster import AssetCheckSeverity, AssetKey
+
+from pipelines.core.checks import QUARANTINE, RECONCILES, REQUIRED, UNIQUE, UNKNOWN, run_checks
+from tests.support import run_job
+
+RAW, EVENTS = AssetKey(["mgage", "raw_messages"]), AssetKey(["mgage", "message_events"])
+DAY = datetime.now(UTC).date() - timedelta(days=2)
+
+
+def checks(conn: psycopg.Connection) -> dict[str, object]:
+    return {result.check_name: result
+            for result in run_checks(conn, "mgage", "raw.mgage_messages", RAW, EVENTS, [DAY])}
+
+
+def test_a_clean_load_passes_every_check_inside_its_run(warehouse: psycopg.Connection) -> None:
+    result = run_job("mgage_daily", DAY.isoformat())
+    assert result.success
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {UNIQUE: True, REQUIRED: True, RECONCILES: True, UNKNOWN: True,
+                           QUARANTINE: True}
+
+
+def test_raw_without_events_fails_the_blocking_reconciliation(warehouse: psycopg.Connection) -> None:
+    assert run_job("mgage_daily", DAY.isoformat()).success
+    warehouse.execute("DELETE FROM core.message_events WHERE event_id = "
+                      "(SELECT min(event_id) FROM core.message_events)")
+    result = checks(warehouse)[RECONCILES]
+    assert not result.passed and result.severity == AssetCheckSeverity.ERROR
+    assert result.metadata["partitions_disagreeing"].value == 1
+
+
+def test_unknown_statuses_and_quarantine_warn(warehouse: psycopg.Connection) -> None:
+    assert run_job("mgage_daily", DAY.isoformat()).success
+    warehouse.execute("UPDATE core.message_events SET event_type = 'unknown', status_raw = 'Teleported' "
+                      "WHERE event_id = (SELECT min(event_id) FROM core.message_events)")
+    warehouse.execute("""INSERT INTO ops.quarantine (source, scope, record_hash, partition_date, reason, context, payload)
+                         VALUES ('mgage', %s, 'h1', %s, 'not a phone number', '{}', '{}')""",
+                      (DAY.isoformat(), DAY))
+    results = checks(warehouse)
+    assert not results[UNKNOWN].passed and results[UNKNOWN].severity == AssetCheckSeverity.WARN
+    assert "Teleported" in results[UNKNOWN].metadata["unmapped_values"].value
+    assert not results[QUARANTINE].passed and results[QUARANTINE].metadata["quarantined"].value == 1
+    assert results[UNIQUE].passed and results[REQUIRED].passed
