@@ -4,6 +4,8 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from pipelines.core.partitions import DAILY_PARTITIONS
 from pipelines.core.settings import ModelSettings
+from pipelines.marts import marts
+from pipelines.schedules import every, lookback, todays_partition
 from pipelines.sources.cinnox.assets import cinnox_load
 from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.mgage.assets import mgage_load
@@ -37,8 +39,14 @@ SOURCE_JOBS = {"mgage": mgage_job, "senderguide": senderguide_job, "cinnox": cin
                "webex": webex_job}
 
 defs = Definitions(
-    assets=[mgage_load, senderguide_load, cinnox_load, webex_load],
+    assets=[mgage_load, senderguide_load, cinnox_load, webex_load, marts],
     jobs=list(SOURCE_JOBS.values()),
+    schedules=[
+        todays_partition(mgage_job, "5 * * * *"), lookback(mgage_job, 3, "15 2 * * *"),
+        todays_partition(senderguide_job, "20 */2 * * *"), lookback(senderguide_job, 3, "30 2 * * *"),
+        todays_partition(cinnox_job, "35 * * * *"), lookback(cinnox_job, 7, "45 2 * * *"),
+        every(webex_job, "*/30 * * * *"),
+    ],
     resources={
         "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),
         "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION")),

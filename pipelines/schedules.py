@@ -1,0 +1,69 @@
+"""When each source loads, and which runs a schedule asks for.
+
+Every schedule starts stopped, so a deployment turns on exactly what it wants (one click in
+the UI, under Automation). Defaults:
+
+| source      | today's partition  | the days whose statuses still change            |
+|-------------|--------------------|-------------------------------------------------|
+| mgage       | every hour, :05    | last 3 days, daily 02:15 UTC (Sent -> Delivered)|
+| senderguide | every 2 hours, :20 | last 3 days, daily 02:30 UTC (late opens/clicks)|
+| cinnox      | every hour, :35    | last 7 days, daily 02:45 UTC (Pending -> Read)  |
+| webex       | every 30 minutes: each key from its watermark                        |
+
+A lookback is one run over a range of partitions (one transaction per day inside it)."""
+
+from datetime import datetime, timedelta
+
+from dagster import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    schedule,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+
+def _today(context: ScheduleEvaluationContext) -> datetime:
+    return context.scheduled_execution_time or datetime.now()
+
+
+def todays_partition(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDefinition:
+    """Load today's UTC partition (it fills during the day) on `cron`."""
+
+    @schedule(name=f"{job.name}_today", job=job, cron_schedule=cron, execution_timezone="UTC",
+              default_status=DefaultScheduleStatus.STOPPED,
+              description=f"Today's partition of {job.name}, {cron} (UTC).")
+    def today(context: ScheduleEvaluationContext) -> RunRequest:
+        day = _today(context).date().isoformat()
+        return RunRequest(partition_key=day, tags={"schedule_window": "today"})
+
+    return today
+
+
+def lookback(job: UnresolvedAssetJobDefinition, days: int, cron: str) -> ScheduleDefinition:
+    """Re-load the last `days` days, today included, as one run on `cron`."""
+
+    @schedule(name=f"{job.name}_lookback_{days}d", job=job, cron_schedule=cron,
+              execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED,
+              description=f"The last {days} days of {job.name} as one run, {cron} (UTC): "
+                          "statuses of recent messages keep changing.")
+    def recent(context: ScheduleEvaluationContext) -> RunRequest:
+        last = _today(context).date()
+        first = last - timedelta(days=days - 1)
+        return RunRequest(tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+                                "schedule_window": f"lookback_{days}d"})
+
+    return recent
+
+
+def every(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDefinition:
+    """An unpartitioned job (Webex) on `cron`."""
+    return ScheduleDefinition(name=f"{job.name}_schedule", job=job, cron_schedule=cron,
+                              execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED,
+                              description=f"{job.name}, {cron} (UTC).")
