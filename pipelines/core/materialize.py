@@ -17,8 +17,11 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     BackfillPolicy,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableSchema,
     multi_asset,
 )
 from sqlalchemy import text
@@ -33,6 +36,34 @@ from pipelines.warehouse.queries import query
 from pipelines.warehouse.resource import Warehouse
 
 OWNERS = ["team:data-engineering"]
+
+RAW_SCHEMA = TableSchema(columns=[
+    TableColumn("record_id", "text", description="event_id of the normalized row it produced"),
+    TableColumn("partition_date", "date", description="the partition that loads it"),
+    TableColumn("context", "jsonb", description="the request it answered (program, key, type...)"),
+    TableColumn("payload", "jsonb", description="the vendor record, whole"),
+    TableColumn("first_loaded_at", "timestamptz"),
+    TableColumn("loaded_at", "timestamptz", description="last time its payload changed"),
+])
+EVENTS_SCHEMA = TableSchema(columns=[
+    TableColumn("event_id", "text", description="source-prefixed hash of the natural key"),
+    TableColumn("source", "text"),
+    TableColumn("channel", "text", description="sms, mms, email, whatsapp, app_push, ussd, obd"),
+    TableColumn("direction", "text", description="outbound (MT) or inbound (MO)"),
+    TableColumn("event_type", "text", description="canonical lifecycle state"),
+    TableColumn("status_raw", "text", description="the vendor's status, verbatim"),
+    TableColumn("occurred_at", "timestamptz", description="UTC"),
+    TableColumn("recipient", "text", description="E.164 phone, lower-cased email or device id"),
+    TableColumn("campaign_id", "text"),
+    TableColumn("campaign_name", "text"),
+    TableColumn("message_id", "text"),
+    TableColumn("error_code", "text"),
+    TableColumn("error_reason", "text"),
+    TableColumn("attributes", "jsonb", description="source-specific details"),
+    TableColumn("partition_date", "date"),
+    TableColumn("first_loaded_at", "timestamptz"),
+    TableColumn("loaded_at", "timestamptz", description="last time the row changed"),
+])
 _TOTALS = ("pages", "records_fetched", "inserted", "updated", "unchanged", "duplicates",
            "quarantined", "unknown_status", "out_of_window")
 
@@ -124,15 +155,21 @@ def results(warehouse: Warehouse, source: str, raw_key: AssetKey, events_key: As
             MaterializeResult(asset_key=events_key, metadata=events_meta))
 
 
-def source_specs(source: str, raw_name: str, raw_description: str,
-                 events_description: str) -> tuple[AssetSpec, AssetSpec]:
-    """The two assets of a source: its raw landing table and its slice of the shared model."""
+def source_specs(source: str, raw_name: str, raw_table: str, raw_description: str,
+                 events_description: str,
+                 freshness: FreshnessPolicy | None = None) -> tuple[AssetSpec, AssetSpec]:
+    """The two assets of a source: its raw landing table and its slice of the shared model,
+    with the column schema of each (shown in the UI) and the source's freshness policy."""
     raw_key, events_key = AssetKey([source, raw_name]), AssetKey([source, "message_events"])
     return (
         AssetSpec(raw_key, description=raw_description, group_name=source, owners=OWNERS,
-                  kinds={"python", "postgres"}),
+                  kinds={"python", "postgres"}, freshness_policy=freshness,
+                  metadata={"dagster/column_schema": RAW_SCHEMA,
+                            "dagster/table_name": raw_table}),
         AssetSpec(events_key, deps=[raw_key], description=events_description, group_name=source,
-                  owners=OWNERS, kinds={"postgres"}),
+                  owners=OWNERS, kinds={"postgres"}, freshness_policy=freshness,
+                  metadata={"dagster/column_schema": EVENTS_SCHEMA,
+                            "dagster/table_name": "core.message_events"}),
     )
 
 
@@ -140,12 +177,14 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, client_key
                        make_mapper: Callable[[Any, ModelSettings], Mapper],
                        day_zone: Callable[[Any], tzinfo | None],
                        raw_description: str, events_description: str,
-                       description: str, fetched_landed: str | None = None) -> AssetsDefinition:
+                       description: str, freshness: FreshnessPolicy,
+                       fetched_landed: str | None = None) -> AssetsDefinition:
     """A day-partitioned source's multi-asset: raw landing and normalized events, loaded in one
     pass per day; a range of days runs as one run (one transaction per day), then checked.
     `fetched_landed` describes the check that fetched rows all landed, for sources whose walk
     is held to an announced total."""
-    raw_spec, events_spec = source_specs(source, raw_name, raw_description, events_description)
+    raw_spec, events_spec = source_specs(source, raw_name, raw_table, raw_description,
+                                         events_description, freshness)
     target = LoadTarget(source=source, raw_table=raw_table)
     checks = check_specs(raw_spec.key, events_spec.key)
     if fetched_landed:

@@ -10,6 +10,8 @@ scheduled load: `lookback_partition_keys` lists them. A re-pull updates changed 
 from datetime import date, timedelta
 from functools import partial
 
+from dagster import FreshnessPolicy
+
 from pipelines.core.materialize import daily_source_asset
 from pipelines.core.partitions import DAILY_PARTITIONS
 from pipelines.sources.cinnox.mapping import SOURCE, map_recipient
@@ -35,6 +37,8 @@ cinnox_load = daily_source_asset(
     # No time check: a recipient row belongs to its campaign's send day, decided by the
     # summary request, whatever its own timestamps say.
     day_zone=lambda client: None,
+    # Today's partition loads several times an hour or two (pipelines/schedules.py).
+    freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
     description="For each UTC day of the range, list the SMS and WhatsApp campaigns sent that "
                 "day (sent-campaigns-summary), then page through each campaign's recipients "
                 "(sent-campaigns-detail); stage with COPY and merge each day in one transaction. "

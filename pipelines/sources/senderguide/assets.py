@@ -1,6 +1,9 @@
 """SenderGuide assets: raw landing and normalized events, per account-local day."""
 
+from datetime import timedelta
 from functools import partial
+
+from dagster import FreshnessPolicy
 
 from pipelines.core.materialize import daily_source_asset
 from pipelines.sources.senderguide.mapping import SOURCE, map_interaction
@@ -13,6 +16,8 @@ senderguide_load = daily_source_asset(
     make_mapper=lambda client, settings: partial(map_interaction, zone=client.zone),
     # The day is the account's: fromDate = toDate = the partition's date in its zone.
     day_zone=lambda client: client.zone,
+    # Today's partition loads several times an hour or two (pipelines/schedules.py).
+    freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=6), warn_window=timedelta(hours=4)),
     description="For every configured email and interaction type, pages 1..total_pages of the "
                 "partition's account-local day (order=asc), checked against total_rows; "
                 "merged in one transaction per day.",

@@ -8,7 +8,7 @@ are not there, and thousands of small keys do not pay a transaction each."""
 import time
 from collections.abc import Iterable
 from contextlib import closing
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -18,6 +18,7 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     Failure,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     multi_asset,
@@ -34,11 +35,13 @@ from pipelines.warehouse.resource import Warehouse
 
 TARGET = LoadTarget(source=SOURCE, raw_table="raw.webex_transactions")
 RAW_SPEC, EVENTS_SPEC = source_specs(
-    SOURCE, "raw_transactions",
+    SOURCE, "raw_transactions", TARGET.raw_table,
     raw_description="Webex Campaign customer transactions as returned, one row per "
                     "transaction-id (raw.webex_transactions), with the customer key asked for.",
     events_description="Webex transactions in the shared model (core.message_events where "
                        "source = 'webex'): channels from codes, UTC times, canonical event types.",
+    # Pulled every 30 minutes (pipelines/schedules.py).
+    freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=2), warn_window=timedelta(hours=1)),
 )
 # Rows of the run's metadata tables: enough to act on, small whatever the number of keys.
 _SCOPES_SHOWN = 50
