@@ -1,0 +1,54 @@
+"""The marts as Dagster assets: views over core.message_events that follow every source's
+normalized events automatically (eager automation), so the graph shows what analysts read and
+each refresh records how big the marts are and what the top campaigns look like."""
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    AutomationCondition,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+from sqlalchemy import text
+
+from pipelines.core.materialize import OWNERS
+from pipelines.warehouse.queries import query
+from pipelines.warehouse.resource import Warehouse
+
+SOURCES = ("mgage", "senderguide", "cinnox", "webex")
+UPSTREAM = [AssetKey([source, "message_events"]) for source in SOURCES]
+MARTS = {
+    "daily_events": "Events per UTC day, source, channel, direction, event type and campaign "
+                    "(marts.daily_events).",
+    "campaign_performance": "Per campaign: recipients sent, delivered, failed, opened and clicked, "
+                            "with delivery and open rates (marts.campaign_performance).",
+    "recipient_message_status": "Per recipient and message: the latest status "
+                                "(marts.recipient_message_status).",
+}
+
+
+@multi_asset(
+    name="marts",
+    specs=[AssetSpec(AssetKey(["marts", name]), deps=UPSTREAM, description=description,
+                     group_name="marts", owners=OWNERS, kinds={"postgres"},
+                     automation_condition=AutomationCondition.eager())
+           for name, description in MARTS.items()],
+    can_subset=True,
+)
+def marts(context: AssetExecutionContext, warehouse: Warehouse):
+    """The marts are views, always as fresh as core: a refresh checks they read and reports
+    their size and the top campaigns."""
+    with warehouse.engine().connect() as conn:
+        sizes = conn.execute(text(query("marts_summary"))).one()
+        top = pd.read_sql(text(query("marts_campaigns_preview")), conn)
+    metadata = {
+        "daily_events": {"rows": sizes.daily_events_rows},
+        "campaign_performance": {"campaigns": sizes.campaigns,
+                                 "top_campaigns": MetadataValue.md(top.to_markdown(index=False))},
+        "recipient_message_status": {},
+    }
+    for key in context.selected_asset_keys:
+        yield MaterializeResult(asset_key=key, metadata=metadata[key.path[-1]])
