@@ -1,0 +1,76 @@
+"""The code location as the data team meets it: it loads, every asset explains itself, the
+schedules ask for the right runs, and the marts follow."""
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import psycopg
+from dagster import AssetKey, DagsterInstance, Definitions, build_schedule_context
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pipelines.definitions import defs
+from pipelines.launcher import LocalStack
+from pipelines.paths import PROJECT_ROOT
+from tests.support import materialization_metadata, run_job
+
+SOURCE_ASSETS = [AssetKey([source, name]) for source, name in (
+    ("mgage", "raw_messages"), ("mgage", "message_events"),
+    ("senderguide", "raw_interactions"), ("senderguide", "message_events"),
+    ("cinnox", "raw_campaign_recipients"), ("cinnox", "message_events"),
+    ("webex", "raw_transactions"), ("webex", "message_events"))]
+
+
+def test_the_definitions_load_and_the_workspace_validates(stack: LocalStack) -> None:
+    Definitions.validate_loadable(defs)
+    validation = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert validation.returncode == 0, validation.stdout + validation.stderr
+
+
+def test_every_source_asset_explains_itself() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in SOURCE_ASSETS:
+        node = graph.get(key)
+        assert node.description and node.owners == ["team:data-engineering"], key
+        assert node.group_name == key.path[0] and node.kinds, key
+        assert node.metadata["dagster/column_schema"].columns, key
+        assert node.metadata["dagster/table_name"].startswith(("raw.", "core.")), key
+        assert node.freshness_policy is not None, key
+        assert graph.get_check_keys_for_assets({key}) or key.path[1].startswith("raw"), key
+
+
+def test_the_marts_follow_every_source() -> None:
+    graph = defs.resolve_asset_graph()
+    for name in ("daily_events", "campaign_performance", "recipient_message_status"):
+        node = graph.get(AssetKey(["marts", name]))
+        assert {AssetKey([s, "message_events"]) for s in ("mgage", "senderguide", "cinnox", "webex")} <= set(node.parent_keys)
+        assert node.automation_condition is not None and node.group_name == "marts"
+
+
+def test_schedules_ask_for_today_and_for_the_lookback_as_one_run() -> None:
+    at = datetime(2026, 11, 20, 2, 45, tzinfo=UTC)
+    repository = defs.get_repository_def()
+
+    def tick(name: str):
+        context = build_schedule_context(scheduled_execution_time=at, repository_def=repository)
+        [request] = repository.get_schedule_def(name).evaluate_tick(context).run_requests
+        return request
+
+    assert tick("cinnox_daily_today").partition_key == "2026-11-20"
+    request = tick("cinnox_daily_lookback_7d")
+    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
+        "2026-11-14", "2026-11-20")
+    assert all(schedule.default_status.value == "STOPPED" for schedule in defs.schedules)
+
+
+def test_the_marts_materialize_with_their_sizes(warehouse: psycopg.Connection) -> None:
+    assert run_job("mgage_daily", datetime.now(UTC).date().isoformat()).success
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=[AssetKey(["marts", "campaign_performance"]), AssetKey(["marts", "daily_events"])],
+        instance=DagsterInstance.ephemeral())
+    assert result.success
+    meta = materialization_metadata(result, "marts", AssetKey(["marts", "campaign_performance"]))
+    campaigns = warehouse.execute("SELECT count(*) FROM marts.campaign_performance").fetchone()[0]
+    assert meta["campaigns"] == campaigns > 0
