@@ -151,10 +151,16 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None,
 
 
 def _dagster_home(environ: Mapping[str, str], local_dir: Path) -> dict[str, str]:
+    """Dagster's home under local state, with the project's dagster.yaml linked in, so that
+    whatever Dagster writes next to its config (.nux, logs, artifacts) stays out of the repo."""
     dagster_dir = local_dir / "dagster"
     dagster_dir.mkdir(parents=True, exist_ok=True)
+    config = dagster_dir / "dagster.yaml"
+    if not config.is_symlink():
+        config.unlink(missing_ok=True)
+        config.symlink_to(PROJECT_ROOT / "dagster.yaml")
     return {
-        "DAGSTER_HOME": environ.get("DAGSTER_HOME") or str(PROJECT_ROOT),
+        "DAGSTER_HOME": environ.get("DAGSTER_HOME") or str(dagster_dir),
         "DAGSTER_ARTIFACTS_DIR": environ.get("DAGSTER_ARTIFACTS_DIR") or str(dagster_dir / "storage"),
         "DAGSTER_COMPUTE_LOGS_DIR": environ.get("DAGSTER_COMPUTE_LOGS_DIR") or str(dagster_dir / "logs"),
     }
