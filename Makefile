@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test ui bench install clean
+.PHONY: run test ui bench install clean browser
 
 run: $(STAMP)  ## load the last $$DAYS days of every source and print a summary
 	$(BIN)/python -m pipelines run
 
-test: $(STAMP)  ## the whole suite, against the sandbox and the embedded Postgres
+test: $(STAMP) browser  ## the whole suite, against the sandbox and the embedded Postgres
 	$(BIN)/python -m pytest
 
 ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make run
@@ -25,6 +25,12 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
+
+# The UI test drives Debian's Chromium headless (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null \
+	  || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) \
+	  || { echo "make test needs Debian's chromium package (apt-get install chromium)"; exit 1; }
 
 clean:  ## remove the venv and the local warehouse/instance data
 	rm -rf $(VENV) .local
