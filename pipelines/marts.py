@@ -6,8 +6,11 @@ import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetSelection,
     AssetSpec,
     AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
     multi_asset,
@@ -52,3 +55,11 @@ def marts(context: AssetExecutionContext, warehouse: Warehouse):
     }
     for key in context.selected_asset_keys:
         yield MaterializeResult(asset_key=key, metadata=metadata[key.path[-1]])
+
+
+# Dagster's own automation sensor starts stopped; this one runs from the start, so the marts
+# refresh after any source loads without anyone turning anything on.
+marts_follow_sources = AutomationConditionSensorDefinition(
+    "marts_follow_sources", target=AssetSelection.groups("marts"),
+    default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60,
+    description="Refreshes the marts when any source's normalized events change.")
