@@ -4,6 +4,8 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, field
 
+from sandbox.faults import FaultSettings
+
 
 @dataclass
 class MgageSandbox:
@@ -80,6 +82,7 @@ class SandboxConfig:
     senderguide: SenderGuideSandbox = field(default_factory=SenderGuideSandbox)
     cinnox: CinnoxSandbox = field(default_factory=CinnoxSandbox)
     webex: WebexSandbox = field(default_factory=WebexSandbox)
+    faults: FaultSettings = field(default_factory=FaultSettings)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -90,7 +93,8 @@ class SandboxConfig:
         return cls(seed=values["seed"], mgage=MgageSandbox(**values["mgage"]),
                    senderguide=SenderGuideSandbox(**values.get("senderguide", {})),
                    cinnox=CinnoxSandbox(**values.get("cinnox", {})),
-                   webex=WebexSandbox(**values.get("webex", {})))
+                   webex=WebexSandbox(**values.get("webex", {})),
+                   faults=FaultSettings(**values.get("faults", {})))
 
     @classmethod
     def with_random_credentials(cls, **overrides) -> "SandboxConfig":

@@ -4,7 +4,10 @@ Vendors register routes on a Router. Every request passes through `SandboxApp.ha
 one seam where fault injection wraps the vendors' answers."""
 
 import re
+import socket
 import threading
+import time
+from hashlib import blake2b
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from sandbox.config import SandboxConfig
+from sandbox.data import Draw
+from sandbox.faults import FaultPlan
 
 
 @dataclass
@@ -36,6 +41,8 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # Close the connection after this many bytes of the body (a fault).
+    drop_after: int | None = None
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -70,10 +77,11 @@ class SandboxState:
     """What changes while the sandbox runs: the status generation (statuses move forward when
     it advances) and request counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, faults: FaultPlan | None = None) -> None:
         self._lock = threading.Lock()
         self.generation = 0
         self.requests = 0
+        self.faults = faults or FaultPlan(SandboxConfig().faults)
 
     def advance(self) -> int:
         with self._lock:
@@ -92,7 +100,7 @@ class SandboxApp:
         from sandbox.vendors import cinnox, mgage, senderguide, webex
 
         self.config = config
-        self.state = SandboxState()
+        self.state = SandboxState(FaultPlan(config.faults))
         self.router = Router()
         mgage.MgageApi(config, self.state).register(self.router)
         senderguide.SenderGuideApi(config, self.state).register(self.router)
@@ -101,16 +109,44 @@ class SandboxApp:
         self.router.add("GET", "/_sandbox/health", lambda request, match: json_response(200, {"ok": True}))
         self.router.add("GET", "/_sandbox/state", self._describe)
         self.router.add("POST", "/_sandbox/advance", self._advance)
+        self.router.add("GET", "/_sandbox/faults", lambda request, match: json_response(
+            200, {"injected": self.state.faults.injected}))
 
     def handle(self, request: Request) -> Response:
+        """Every request: the vendor's answer, unless a transport fault takes its place."""
         self.state.count_request()
-        return self.router.dispatch(request)
+        if request.path.startswith("/_sandbox/"):
+            return self.router.dispatch(request)
+        faults = self.state.faults
+        fingerprint = _fingerprint(request)
+        fault = faults.transport_fault(fingerprint)
+        if fault == "throttle":
+            return json_response(429, {"code": 429, "message": "Too many requests"},
+                                 {"Retry-After": faults.retry_after(fingerprint)})
+        if fault == "server_error":
+            status = Draw(faults.settings.seed, "status", fingerprint).choice(0, (500, 502, 503))
+            return json_response(status, {"code": status, "message": "Internal server error"})
+        if fault == "slow":
+            time.sleep(faults.settings.slow_s)
+        response = self.router.dispatch(request)
+        if fault == "truncate":
+            response.body = response.body[: max(1, len(response.body) // 2)]
+        elif fault == "drop":
+            response.drop_after = len(response.body) // 2
+        return response
 
     def _describe(self, request: Request, match: re.Match[str]) -> Response:
         return json_response(200, {"generation": self.state.generation, "requests": self.state.requests})
 
     def _advance(self, request: Request, match: re.Match[str]) -> Response:
         return json_response(200, {"generation": self.state.advance()})
+
+
+def _fingerprint(request: Request) -> str:
+    """The same request asked again (a retry) has the same fingerprint."""
+    query = "&".join(f"{key}={value}" for key, value in sorted(request.query.items()))
+    body = blake2b(request.body, digest_size=8).hexdigest()
+    return f"{request.method} {request.path}?{query} {body}"
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -133,6 +169,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
+        if response.drop_after is not None:
+            self.wfile.write(response.body[: response.drop_after])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve

@@ -3,6 +3,8 @@ backoff and jitter on transient failures, `Retry-After` honoured, and errors tha
 vendor, endpoint and status but never a credential."""
 
 import random
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +58,32 @@ class Timeouts:
         return httpx.Timeout(self.read_s, connect=self.connect_s)
 
 
+class RequestRate:
+    """A proactive request budget for one vendor: at most `per_second` requests a second on
+    average, in bursts of at most `burst`. Shared by every thread calling that vendor, so that
+    fanning out over many keys does not provoke throttling in the first place."""
+
+    def __init__(self, per_second: float, burst: int | None = None) -> None:
+        self.per_second = per_second
+        self.capacity = float(burst or max(1, round(per_second)))
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Wait, if needed, until a request may go."""
+        if self.per_second <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.per_second)
+            self._updated = now
+            self._tokens -= 1
+            wait = -self._tokens / self.per_second if self._tokens < 0 else 0.0
+        if wait:
+            time.sleep(wait)
+
+
 # Inspects a decoded 200 response and raises a VendorError when its body reports a failure.
 BodyCheck = Callable[[str, Any], None]
 
@@ -97,13 +125,14 @@ class VendorHttp:
     def __init__(self, vendor: str, base_url: str, *, auth: httpx.Auth | None = None,
                  headers: Mapping[str, str] | None = None, timeouts: Timeouts = Timeouts(),
                  retry: RetryPolicy = RetryPolicy(), check_body: BodyCheck | None = None,
-                 check_error: ErrorCheck | None = None,
+                 check_error: ErrorCheck | None = None, rate: RequestRate | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.vendor = vendor
         self.base_url = httpx.URL(base_url)
         self.retry = retry
         self._check_body = check_body
         self._check_error = check_error
+        self._rate = rate
         self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
                                     timeout=timeouts.as_httpx(), transport=transport)
         self.calls = 0
@@ -140,6 +169,8 @@ class VendorHttp:
 
     def _send(self, method: str, url: httpx.URL, endpoint: str,
               params: Mapping[str, Any] | None, json: Any) -> Any:
+        if self._rate is not None:
+            self._rate.acquire()
         self.calls += 1
         try:
             response = self._client.request(method, url, params=params, json=json)

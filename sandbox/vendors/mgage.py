@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from sandbox.config import SandboxConfig
 from sandbox.data import Draw, us_number
+from sandbox.faults import malform
 from sandbox.server import Request, Response, Router, SandboxState, json_response
 from sandbox.vendors.auth import basic_auth_ok
 
@@ -176,6 +177,18 @@ class MgageApi:
             if len(messages) == page_size:
                 break
 
+        faults = self.state.faults
+        window = (program_id, query.get("startDate"), query.get("endDate"), message_type, page_size)
+        if page > 1 and faults.record_fault("duplicate", *window, page):
+            # The previous page's last message, served again at the top of this one.
+            previous = self._message_at(program_id, segments, (page - 1) * page_size - 1)
+            if previous is not None:
+                messages.insert(0, previous)
+        if self.state.generation < faults.settings.corrected_at_generation:
+            messages = [malform(m, Draw(self.config.seed, "malformed", m["date"], m["number"]), "date", "number")
+                        if faults.record_fault("malformed", program_id, m["date"], m["number"]) else m
+                        for m in messages]
+
         next_url = None
         if page * page_size < total:
             params = {key: value for key, value in query.items() if key != "page"}
@@ -183,6 +196,10 @@ class MgageApi:
             next_url = f"{request.path}?{urlencode(params)}"
             if self._absolute_next_urls(program_id):
                 next_url = request.origin + next_url
+            if faults.record_fault("foreign_next", *window, page, once=True):
+                next_url = f"http://foreign.invalid{request.path}?{urlencode(params)}"
+            elif page > 1 and faults.record_fault("loop_next", *window, page, once=True):
+                next_url = f"{request.path}?{urlencode(params | {'page': str(page - 1)})}"
         draw = Draw(self.config.seed, "mgage-program", program_id)
         return json_response(200, {
             "meta": {"generalErrors": [], "nextPageUrl": next_url},
@@ -193,6 +210,14 @@ class MgageApi:
                 "messages": messages,
             },
         })
+
+    def _message_at(self, program_id: str, segments: list, offset: int) -> dict | None:
+        """The message at `offset` of the window's virtual list, if there is one."""
+        for kind, day, lo, hi, count in segments:
+            if offset < hi - lo:
+                return self.message(program_id, kind, day, lo + offset, count)
+            offset -= hi - lo
+        return None
 
     def _absolute_next_urls(self, program_id: str) -> bool:
         return Draw(self.config.seed, "mgage-program", program_id).unit(2) < 0.5

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from pipelines.core.events import RecordRejected
 from pipelines.core.http import (
+    RequestRate,
     RetryPolicy,
     Timeouts,
     TransientVendorError,
@@ -46,22 +47,26 @@ class CinnoxClient(ConfigurableResource):
                                            "load because recipient statuses keep changing")
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    max_requests_per_second: float = Field(default=0, ge=0, description=(
+        "proactive request budget for CINNOX (0: none: pages are asked one at a time anyway)"))
 
     @contextmanager
     def session(self) -> Iterator["CinnoxSession"]:
         http = cinnox_http(self.base_url, self.app_token,
-                           Timeouts(self.connect_timeout_s, self.read_timeout_s))
+                           Timeouts(self.connect_timeout_s, self.read_timeout_s),
+                           rate=RequestRate(self.max_requests_per_second))
         with http:
             yield CinnoxSession(http, self.app_id, self.page_limit)
 
 
 def cinnox_http(base_url: str, app_token: str, timeouts: Timeouts = Timeouts(),
-                retry: RetryPolicy = RetryPolicy(),
+                retry: RetryPolicy = RetryPolicy(), rate: RequestRate | None = None,
                 transport: httpx.BaseTransport | None = None) -> VendorHttp:
     """The HTTP layer for CINNOX: Bearer token, envelope and error-code checks."""
     headers = {"Authorization": f"Bearer {app_token}", "Accept": "application/json"}
     return VendorHttp(VENDOR, base_url, headers=headers, timeouts=timeouts, retry=retry,
-                      check_body=_check_body, check_error=_check_error, transport=transport)
+                      check_body=_check_body, check_error=_check_error, rate=rate,
+                      transport=transport)
 
 
 class CinnoxSession:

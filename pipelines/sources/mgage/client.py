@@ -10,7 +10,7 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.core.http import Timeouts, VendorError, VendorHttp
+from pipelines.core.http import RequestRate, Timeouts, VendorError, VendorHttp
 from pipelines.core.paging import Page, follow_next_urls
 
 VENDOR = "mgage"
@@ -32,6 +32,8 @@ class MgageClient(ConfigurableResource):
     page_size: int = Field(default=500, ge=1, le=500, description="messages per page (max 500)")
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    max_requests_per_second: float = Field(default=0, ge=0, description=(
+        "proactive request budget for mGage (0: none: pages are asked one at a time anyway)"))
 
     @property
     def programs(self) -> list[str]:
@@ -41,7 +43,7 @@ class MgageClient(ConfigurableResource):
     def session(self) -> Iterator["MgageSession"]:
         http = VendorHttp(VENDOR, self.base_url, auth=httpx.BasicAuth(self.username, self.password),
                           timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                          check_body=_check_body)
+                          check_body=_check_body, rate=RequestRate(self.max_requests_per_second))
         with http:
             yield MgageSession(http, self.page_size, self.programs)
 

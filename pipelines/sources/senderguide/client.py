@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.core.http import Timeouts, VendorError, VendorHttp
+from pipelines.core.http import RequestRate, Timeouts, VendorError, VendorHttp
 from pipelines.core.paging import Page, walk_numbered_pages
 
 VENDOR = "senderguide"
@@ -31,6 +31,8 @@ class SenderGuideClient(ConfigurableResource):
     timezone: str = Field(default="UTC", description="IANA zone of the account's naive timestamps")
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    max_requests_per_second: float = Field(default=0, ge=0, description=(
+        "proactive request budget for SenderGuide (0: none: pages are asked one at a time anyway)"))
 
     @property
     def messages(self) -> list[str]:
@@ -48,7 +50,7 @@ class SenderGuideClient(ConfigurableResource):
     def session(self) -> Iterator["SenderGuideSession"]:
         http = VendorHttp(VENDOR, self.base_url, headers={"Authorization": f"Bearer {self.api_key}"},
                           timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                          check_body=_check_body)
+                          check_body=_check_body, rate=RequestRate(self.max_requests_per_second))
         with http:
             yield SenderGuideSession(http, self.messages, self.types)
 

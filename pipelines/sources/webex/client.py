@@ -16,6 +16,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines.core.http import (
+    RequestRate,
     RetryPolicy,
     Timeouts,
     TransientVendorError,
@@ -148,6 +149,9 @@ class WebexClient(ConfigurableResource):
         "days before the watermark re-asked each run, to catch late status changes"))
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    max_requests_per_second: float = Field(default=20.0, ge=0, description=(
+        "proactive request budget for Webex (0: none), shared by all of a run's threads, so "
+        "that fanning out over thousands of keys does not provoke throttling"))
 
     @property
     def key_list(self) -> list[str]:
@@ -176,7 +180,8 @@ class WebexClient(ConfigurableResource):
                             headers={"Authorization": f"Bearer {self.api_key}"},
                             timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
                             retry=retry or RetryPolicy(), check_body=_check_body,
-                            check_error=_check_error, transport=transport)
+                            check_error=_check_error, transport=transport,
+                            rate=RequestRate(self.max_requests_per_second))
         session = WebexSession(make_http, self.transactions_path or DEFAULT_TRANSACTIONS_PATH,
                                self.count, self.max_concurrency)
         try:
