@@ -9,7 +9,7 @@ faulted at most `max_consecutive` times in a row, so a client that retries gets 
 Record faults are the vendors' own (see sandbox/vendors/mgage.py): malformed records (missing
 fields, unparseable dates, numbers that are not numbers, the string "null") until the status
 generation reaches `corrected_at_generation`, records repeated across pages, a next-page URL
-on another origin, a next-page URL that loops."""
+on another origin, a next-page URL that loops (each at most once per walk)."""
 
 import threading
 from dataclasses import dataclass, field

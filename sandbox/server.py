@@ -5,6 +5,7 @@ one seam where fault injection wraps the vendors' answers."""
 
 import re
 import socket
+import sys
 import threading
 import time
 from hashlib import blake2b
@@ -190,6 +191,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
         super().__init__(address, _RequestHandler)
         self.app = app
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout, a fault) is not the sandbox's error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @contextmanager

@@ -196,9 +196,10 @@ class MgageApi:
             next_url = f"{request.path}?{urlencode(params)}"
             if self._absolute_next_urls(program_id):
                 next_url = request.origin + next_url
-            if faults.record_fault("foreign_next", *window, page, once=True):
+            # Paging glitches strike a walk once, on its first page that can show them.
+            if faults.record_fault("foreign_next", *window, once=True):
                 next_url = f"http://foreign.invalid{request.path}?{urlencode(params)}"
-            elif page > 1 and faults.record_fault("loop_next", *window, page, once=True):
+            elif page > 1 and faults.record_fault("loop_next", *window, once=True):
                 next_url = f"{request.path}?{urlencode(params | {'page': str(page - 1)})}"
         draw = Draw(self.config.seed, "mgage-program", program_id)
         return json_response(200, {
