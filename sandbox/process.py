@@ -1,6 +1,8 @@
 """Run the sandbox as a child process for the length of a `with` block."""
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import httpx
 from sandbox.config import SandboxConfig
 
 _READY_PREFIX = "SANDBOX_URL="
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,21 @@ class RunningSandbox:
         return httpx.post(f"{self.url}/_sandbox/advance", timeout=10).json()["generation"]
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies, so that a
+    killed `make run` leaves no sandbox behind."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the parent's cleanup still stops it
+        pass
+
+
 @contextmanager
 def sandbox_process(config: SandboxConfig, startup_timeout_s: float = 30.0) -> Iterator[RunningSandbox]:
     env = {**os.environ, "SANDBOX_CONFIG": config.to_json()}
     child = subprocess.Popen([sys.executable, "-m", "sandbox"], env=env, stdout=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, text=True)
+                             stdin=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent)
     try:
         line = _read_ready_line(child, startup_timeout_s)
         yield RunningSandbox(url=line.removeprefix(_READY_PREFIX).strip(), config=config, pid=child.pid)

@@ -1,0 +1,95 @@
+"""`make run` killed with SIGKILL at many points (while paging, copying, merging, between
+sources; once with the embedded Postgres killed too), then run again: the warehouse ends up
+exactly as a clean run leaves it, and nothing killed is left running."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+from pipelines.launcher import SOURCES
+from pipelines.paths import PROJECT_ROOT
+from pipelines.warehouse.embedded import embedded_postgres
+
+pytestmark = pytest.mark.slow
+
+# Everything that must match a clean run; load timestamps and run ids naturally differ.
+CONTENTS = {
+    "core.message_events": "SELECT event_id, source, channel, direction, event_type, status_raw, "
+                           "occurred_at, recipient, campaign_id, campaign_name, message_id, "
+                           "error_code, error_reason, attributes, partition_date FROM core.message_events",
+    "raw": "SELECT record_id, partition_date, context, payload FROM raw.mgage_messages UNION ALL "
+           "SELECT record_id, partition_date, context, payload FROM raw.senderguide_interactions UNION ALL "
+           "SELECT record_id, partition_date, context, payload FROM raw.cinnox_campaign_recipients UNION ALL "
+           "SELECT record_id, partition_date, context, payload FROM raw.webex_transactions",
+    "ops.quarantine": "SELECT source, scope, record_hash, reason, payload FROM ops.quarantine",
+    "ops.webex_key_state": "SELECT key, loaded_through FROM ops.webex_key_state",
+    "ops.webex_truncations": "SELECT key, local_date, returned FROM ops.webex_truncations",
+}
+KILL_AFTER_S = (0.8, 1.6, 2.4, 3.2, 4.0, 4.8, 5.6, 6.4, 7.2, 8.0)
+KILL_POSTGRES_TOO = 4.0
+
+
+def pipeline_env(local_dir: Path) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
+    for spec in SOURCES:
+        for name in spec.credential_vars + spec.required_vars + tuple(spec.defaults):
+            env.pop(name, None)
+    return env | {"PIPELINES_LOCAL_DIR": str(local_dir), "DAYS": "2"}
+
+
+def start(local_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT,
+                            env=pipeline_env(local_dir), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def run_to_the_end(local_dir: Path) -> None:
+    process = start(local_dir)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output[-3000:]
+
+
+def contents(local_dir: Path) -> dict[str, list]:
+    with embedded_postgres(local_dir / "pgdata") as server, \
+            psycopg.connect(server.database_url("warehouse")) as conn:
+        return {name: sorted(conn.execute(sql).fetchall(), key=repr) for name, sql in CONTENTS.items()}
+
+
+def postmaster(local_dir: Path) -> psutil.Process | None:
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "-D" in cmdline and str(local_dir / "pgdata") in cmdline:
+            return process
+    return None
+
+
+def test_killed_runs_leave_exactly_what_a_clean_run_leaves(tmp_path: Path) -> None:
+    clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
+    run_to_the_end(clean_dir)
+    expected = contents(clean_dir)
+    assert expected["core.message_events"] and expected["raw"]
+
+    for delay in KILL_AFTER_S:
+        process = start(killed_dir)
+        time.sleep(delay)
+        if delay == KILL_POSTGRES_TOO and (server := postmaster(killed_dir)) is not None:
+            server.kill()  # the warehouse dies with its client: it must recover on the next start
+        process.kill()
+        process.wait()
+        process.stdout.close()
+    run_to_the_end(killed_dir)
+
+    assert contents(killed_dir) == expected
+    time.sleep(1)  # the sandbox children die with their parent (SIGTERM on parent death)
+    leftovers = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
+                 if "sandbox" in " ".join(p.info["cmdline"] or []) and p.info["cmdline"][-1] == "sandbox"
+                 and psutil.Process(p.pid).ppid() == 1]
+    assert leftovers == []
