@@ -24,7 +24,9 @@ from sandbox.faults import RECORD_MODES, TRANSPORT_MODES, FaultSettings
 from sandbox.server import serve_in_thread
 
 TARGET = LoadTarget("mgage", "raw.mgage_messages")
-MODES = ("clean", *TRANSPORT_MODES, *RECORD_MODES)
+# "flaky": every transport fault at once, at rates a bad day at a vendor might show.
+MODES = ("clean", *TRANSPORT_MODES, *RECORD_MODES, "flaky")
+FLAKY = {"throttle": 0.05, "server_error": 0.1, "drop": 0.05, "truncate": 0.05, "slow": 0.05}
 # Per request for transport faults; per record (malformed), page (duplicate) or walk (next URLs).
 RATES = {"malformed": 0.01, "duplicate": 0.5, "foreign_next": 0.5, "loop_next": 0.5}
 TRANSPORT_RATE = 0.4
@@ -45,7 +47,7 @@ class Outcome:
 
 
 def sandbox_config(mode: str, daily: int) -> SandboxConfig:
-    rates = {} if mode == "clean" else {mode: RATES.get(mode, TRANSPORT_RATE)}
+    rates = {"clean": {}, "flaky": FLAKY}.get(mode) or {mode: RATES.get(mode, TRANSPORT_RATE)}
     return SandboxConfig(mgage=MgageSandbox(program_ids=["121811", "121812"], daily_messages=daily),
                          faults=FaultSettings(seed=7, rates=rates, slow_s=1.5, retry_after_s=1))
 

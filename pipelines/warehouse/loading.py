@@ -28,6 +28,8 @@ Mapper = Callable[[Any, dict[str, Any]], MessageEvent]
 # enough that the pages downloaded meanwhile fit in the prefetch buffer.
 CHUNK_ROWS = 10_000
 
+_NUL, _REPLACEMENT = "\\u0000", "\\ufffd"  # as JSON escapes
+
 # Pages fetched and mapped ahead of the COPY: about one chunk, so the vendor keeps streaming
 # while Postgres merges, in bounded memory.
 PREFETCH_PAGES = 24
@@ -191,6 +193,12 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope,
     for record in page.records:
         stats.records_fetched += 1
         payload_json = orjson.dumps(record).decode()
+        if _NUL in payload_json:
+            # Postgres text and jsonb cannot hold NUL: one such record must not fail the COPY.
+            stats.quarantined += 1
+            yield _rejected_row(scope, context_json, payload_json.replace(_NUL, _REPLACEMENT),
+                                "payload contains a NUL character (stored as U+FFFD)")
+            continue
         try:
             event = mapper(record, context)
         except RecordRejected as rejected:

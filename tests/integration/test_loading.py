@@ -125,3 +125,11 @@ def test_a_record_repeated_in_a_later_chunk_is_a_duplicate_not_an_update(warehou
     assert (stats.inserted, stats.updated, stats.unchanged, stats.duplicates) == (3, 0, 0, 1)
     assert warehouse.execute(
         "SELECT count(*) FROM core.message_events WHERE status_raw = 'Delivered'").fetchone() == (1,)
+
+
+def test_a_nul_character_quarantines_the_record_instead_of_failing_the_load(warehouse: psycopg.Connection) -> None:
+    stats = load_pages(warehouse, SCOPE, [page(rec(1), {"id": 2, "status": "Sent\x00", "at": "2026-11-20T10:00:00"})],
+                       fake_mapper)
+    assert (stats.inserted, stats.quarantined) == (1, 1)
+    reason, payload = warehouse.execute("SELECT reason, payload FROM ops.quarantine").fetchone()
+    assert "NUL" in reason and payload["status"] == "Sent\ufffd"
