@@ -1,14 +1,17 @@
 """Helpers the integration tests of every source share: run a job as Dagster would, read a
 materialization's metadata, snapshot the shared table, and serve a sandbox of a test's own."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from pipelines.definitions import defs
+from pipelines.launcher import SOURCES
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
 
@@ -46,3 +49,15 @@ def own_sandbox(monkeypatch: pytest.MonkeyPatch, base_url_var: str) -> Iterator[
     with serve_in_thread(TEST_SANDBOX) as (url, app):
         monkeypatch.setenv(base_url_var, url)
         yield app
+
+
+def child_run_env(local_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `python -m pipelines run` child: the developer's variables for the
+    warehouse, Dagster and every source removed, so that it starts its own embedded warehouse
+    and sandbox under `local_dir` (unless `extra` configures otherwise)."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
+    for spec in SOURCES:
+        for name in spec.credential_vars + spec.required_vars + tuple(spec.defaults):
+            env.pop(name, None)
+    return env | {"PIPELINES_LOCAL_DIR": str(local_dir)} | extra

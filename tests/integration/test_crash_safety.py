@@ -2,8 +2,6 @@
 sources; once with the embedded Postgres killed too), then run again: the warehouse ends up
 exactly as a clean run leaves it, and nothing killed is left running."""
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,9 +11,9 @@ import psutil
 import psycopg
 import pytest
 
-from pipelines.launcher import SOURCES
 from pipelines.paths import PROJECT_ROOT
 from pipelines.warehouse.embedded import embedded_postgres
+from tests.support import child_run_env
 
 pytestmark = pytest.mark.slow
 
@@ -36,18 +34,9 @@ KILL_AFTER_S = (0.8, 1.6, 2.4, 3.2, 4.0, 4.8, 5.6, 6.4, 7.2, 8.0)
 KILL_POSTGRES_TOO = 4.0
 
 
-def pipeline_env(local_dir: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items()
-           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
-    for spec in SOURCES:
-        for name in spec.credential_vars + spec.required_vars + tuple(spec.defaults):
-            env.pop(name, None)
-    return env | {"PIPELINES_LOCAL_DIR": str(local_dir), "DAYS": "2"}
-
-
 def start(local_dir: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT,
-                            env=pipeline_env(local_dir), stdout=subprocess.PIPE,
+                            env=child_run_env(local_dir, DAYS="2"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 

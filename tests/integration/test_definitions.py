@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 import psycopg
 from dagster import AssetKey, DagsterInstance, Definitions, build_schedule_context
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from pipelines.definitions import defs
 from pipelines.launcher import LocalStack

@@ -1,7 +1,6 @@
 """`make run`'s entry point as an operator runs it: a child process, twice, then a look at the
 warehouse it leaves and the processes it does not leave behind."""
 
-import os
 import subprocess
 import sys
 import time
@@ -11,9 +10,9 @@ import psutil
 import psycopg
 import pytest
 
-from pipelines.launcher import SOURCES
 from pipelines.paths import PROJECT_ROOT
 from pipelines.warehouse.embedded import embedded_postgres
+from tests.support import child_run_env
 
 pytestmark = pytest.mark.slow
 
@@ -25,13 +24,8 @@ TABLES = ("core.message_events", "raw.mgage_messages", "raw.senderguide_interact
 
 
 def run_pipeline(local_dir: Path) -> subprocess.CompletedProcess:
-    env = {name: value for name, value in os.environ.items()
-           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
-    for spec in SOURCES:
-        for name in spec.credential_vars + spec.required_vars:
-            env.pop(name, None)
-    env |= {"PIPELINES_LOCAL_DIR": str(local_dir), "DAYS": "2"}
-    return subprocess.run([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT,
+                          env=child_run_env(local_dir, DAYS="2"),
                           capture_output=True, text=True, timeout=300)
 
 

@@ -2,7 +2,6 @@
 secrets (and one wrong one, so that errors are raised and recorded) must not show them in
 stdout, stderr, Dagster's event log, run records and files, or any warehouse table."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,17 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pipelines.launcher import SOURCES
 from pipelines.paths import PROJECT_ROOT
 from pipelines.warehouse.embedded import embedded_postgres
-from sandbox.config import CinnoxSandbox, MgageSandbox, SandboxConfig, SenderGuideSandbox, WebexSandbox
+from sandbox.config import (
+    CinnoxSandbox,
+    MgageSandbox,
+    SandboxConfig,
+    SenderGuideSandbox,
+    WebexSandbox,
+)
 from sandbox.process import sandbox_process
+from tests.support import child_run_env
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +50,9 @@ def test_secrets_appear_nowhere(tmp_path: Path) -> None:
         senderguide=SenderGuideSandbox(api_key=SECRETS["senderguide_key"], daily_sends=40),
         cinnox=CinnoxSandbox(app_token=SECRETS["cinnox_token"], max_recipients=40),
         webex=WebexSandbox(api_key=SECRETS["webex_key"]))
-    env = {name: value for name, value in os.environ.items()
-           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
-    for spec in SOURCES:
-        for name in spec.credential_vars + spec.required_vars + tuple(spec.defaults):
-            env.pop(name, None)
     with sandbox_process(config) as sandbox:
-        env |= {  # every source configured as a real vendor would be, pointing at the sandbox
-            "PIPELINES_LOCAL_DIR": str(tmp_path), "DAYS": "1",
+        env = child_run_env(tmp_path, **{  # every source configured as a real vendor would be
+            "DAYS": "1",
             "MGAGE_BASE_URL": sandbox.url, "MGAGE_USERNAME": "secret-test-user",
             "MGAGE_PASSWORD": SECRETS["mgage_password"],
             "MGAGE_PROGRAM_IDS": ",".join(config.mgage.program_ids),
@@ -62,7 +62,7 @@ def test_secrets_appear_nowhere(tmp_path: Path) -> None:
             "CINNOX_APP_TOKEN": SECRETS["wrong_cinnox_token"],  # fails: errors must not tell it
             "WEBEX_BASE_URL": sandbox.url, "WEBEX_API_KEY": SECRETS["webex_key"],
             "WEBEX_KEYS": ",".join(config.webex.keys), "WEBEX_MAX_REQUESTS_PER_SECOND": "0",
-        }
+        })
         run = subprocess.run([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT, env=env,
                              capture_output=True, text=True, timeout=300)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]  # CINNOX failed, the rest loaded
