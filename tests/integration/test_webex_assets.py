@@ -3,7 +3,8 @@ key, truncated busy days, watermarks, and statuses moving forward."""
 
 import os
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -11,7 +12,9 @@ import pytest
 from dagster import AssetKey
 
 from pipelines.core.http import VendorError
-from pipelines.sources.webex.client import WebexSession
+from pipelines.sources.webex.assets import load_increments
+from pipelines.sources.webex.client import KeyIncrement, KeyWindow, WebexSession
+from pipelines.sources.webex.mapping import map_transaction
 from sandbox.server import SandboxState
 from sandbox.vendors.webex import MAX_COUNT, WebexApi
 from tests.conftest import TEST_SANDBOX
@@ -258,3 +261,19 @@ def test_wrong_credentials_fail_the_run_with_a_clear_error(warehouse: psycopg.Co
     assert warehouse.execute("SELECT count(*) FROM core.message_events").fetchone() == (0,)
     assert watermarks(warehouse) == {}
     assert os.environ["WEBEX_API_KEY"] == "wrong-webex-key"
+
+
+def test_a_quarantined_transaction_leaves_quarantine_once_it_arrives_usable(warehouse: psycopg.Connection) -> None:
+    today = datetime.now(UTC).date()
+    good = {"transaction-id": "T-42", "deployment-date": f"{today} 10:00:00", "channel": "0",
+            "key": "919812345670", "transaction-status": "Successfully delivered to the Customer",
+            "campaign-id": "1", "campaign-name": "c"}
+    broken = good | {"deployment-date": "not a date"}
+    mapper = partial(map_transaction, zone=UTC, default_region="US")
+    window = KeyWindow("919812345670", today, today)
+    load_increments(warehouse, [KeyIncrement(window, [broken], [], 1)], mapper, "run-1")
+    assert warehouse.execute("SELECT count(*) FROM ops.quarantine WHERE source = 'webex'").fetchone() == (1,)
+    load_increments(warehouse, [KeyIncrement(window, [good], [], 1)], mapper, "run-2")
+    assert warehouse.execute("SELECT count(*) FROM ops.quarantine WHERE source = 'webex'").fetchone() == (0,)
+    assert warehouse.execute("SELECT status_raw FROM core.message_events WHERE source = 'webex'").fetchone() == (
+        "Successfully delivered to the Customer",)

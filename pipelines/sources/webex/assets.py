@@ -74,6 +74,9 @@ def record_key_state(increment: KeyIncrement, cursor: psycopg.Cursor, scope: Loa
 
 def record_batch_state(increments: list[KeyIncrement], cursor: psycopg.Cursor, scope: LoadScope,
                        stats: LoadStats, run_id: str | None) -> None:
+    """The batch's state, in its transaction: corrected transactions leave quarantine, and
+    each key's watermark and truncated days are recorded."""
+    cursor.execute(query("webex_quarantine_corrected"))
     for increment in increments:
         record_key_state(increment, cursor, scope, stats, run_id)
 
