@@ -6,15 +6,16 @@ than the client's timeout. Each fires on a request with probability `rate`, deci
 the seed, the mode, the request and how many times that same request was seen; a request is
 faulted at most `max_consecutive` times in a row, so a client that retries gets through.
 
-Record faults are the vendors' own (see sandbox/vendors/mgage.py): malformed records (missing
-fields, unparseable dates, numbers that are not numbers, the string "null") until the status
-generation reaches `corrected_at_generation`, records repeated across pages, a next-page URL
-on another origin, a next-page URL that loops (each at most once per walk)."""
+Record faults: every vendor sends malformed records (missing fields, unparseable dates,
+numbers or emails that are not, the string "null") until the status generation reaches
+`corrected_at_generation`; mGage also repeats records across pages and sends next-page URLs
+on another origin or looping back (each at most once per walk)."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from sandbox.data import Draw
 
@@ -75,6 +76,20 @@ class FaultPlan:
                 self._seen[name] = 1
         self._count(mode)
         return True
+
+    def malformed(self, generation: int, vendor: str, records: list[dict], identity: Callable[[dict], object],
+                  date_field: str, number_field: str) -> list[dict]:
+        """`records` with the faulted ones broken, until the generation says they are corrected."""
+        if generation >= self.settings.corrected_at_generation or self.settings.rate("malformed") <= 0:
+            return records
+        result = []
+        for record in records:
+            key = identity(record)
+            if self.record_fault("malformed", vendor, key):
+                record = malform(record, Draw(self.settings.seed, "malformed", vendor, key),
+                                 date_field, number_field)
+            result.append(record)
+        return result
 
     def retry_after(self, fingerprint: str) -> str:
         """Retry-After in seconds, or for some requests as an HTTP date."""

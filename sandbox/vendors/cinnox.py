@@ -356,7 +356,10 @@ class CinnoxApi:
             return _error(400, BAD_PARAMETER, f"Invalid historyID: {history_id!r}")
         campaign = self._campaign(*self._locate(history_id))
         stop = min(offset + limit, campaign.recipients)
-        return _result([self._detail_row(campaign, index) for index in range(offset, stop)])
+        rows = [self._detail_row(campaign, index) for index in range(offset, stop)]
+        return _result(self.state.faults.malformed(
+            self.state.generation, "cinnox", rows, lambda r: (history_id, str(r.get("recipient"))),
+            "date", "recipient"))
 
 
 def _result(rows: list[dict[str, Any]]) -> Response:

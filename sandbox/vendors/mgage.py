@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from sandbox.config import SandboxConfig
 from sandbox.data import Draw, us_number
-from sandbox.faults import malform
 from sandbox.server import Request, Response, Router, SandboxState, json_response
 from sandbox.vendors.auth import basic_auth_ok
 
@@ -184,10 +183,8 @@ class MgageApi:
             previous = self._message_at(program_id, segments, (page - 1) * page_size - 1)
             if previous is not None:
                 messages.insert(0, previous)
-        if self.state.generation < faults.settings.corrected_at_generation:
-            messages = [malform(m, Draw(self.config.seed, "malformed", m["date"], m["number"]), "date", "number")
-                        if faults.record_fault("malformed", program_id, m["date"], m["number"]) else m
-                        for m in messages]
+        messages = faults.malformed(self.state.generation, "mgage", messages,
+                                    lambda m: (program_id, m["date"], m["number"]), "date", "number")
 
         next_url = None
         if page * page_size < total:

@@ -202,6 +202,10 @@ class SenderGuideApi:
             k = bisect_right(ends, ascending)
             index = ascending - (ends[k] - counts[k])
             rows.append(self.record(message_id, interaction_type, days[k], index, page))
+        rows = self.state.faults.malformed(
+            self.state.generation, "senderguide", rows,
+            lambda r: (r["message_id"], r["contact_id"], r["interaction_type"], r["interaction_date"]),
+            "interaction_date", "contact_email")
         if page > 1:  # documented: later pages carry only result and data
             return json_response(200, {"result": "success", "data": rows})
         return json_response(200, {"result": "success", "page_size": PAGE_SIZE,

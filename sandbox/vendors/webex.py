@@ -353,6 +353,8 @@ class WebexApi:
                 return _error(200, 1001, f"Invalid input: channel must be one of {', '.join(names)}")
         preview = query.get("message_preview", "").lower() == "true"
         rows = self.last_transactions(key, first_day, last_day, count, channel, preview) if key else []
+        rows = self.state.faults.malformed(self.state.generation, "webex", rows,
+                                           lambda r: r["transaction-id"], "deployment-date", "channel")
         if key and self.wraps_response(key):
             return json_response(200, {"transactions": rows})
         return json_response(200, rows)
