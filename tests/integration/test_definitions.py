@@ -50,7 +50,7 @@ def test_the_marts_follow_every_source() -> None:
         node = graph.get(AssetKey(["marts", name]))
         assert {AssetKey([s, "message_events"]) for s in ("mgage", "senderguide", "cinnox", "webex")} <= set(node.parent_keys)
         assert node.automation_condition is not None and node.group_name == "marts"
-    sensor = defs.get_sensor_def("marts_follow_sources")
+    sensor = defs.get_repository_def().get_sensor_def("marts_follow_sources")
     assert sensor.default_status.value == "RUNNING"  # follows without anyone turning it on
 
 
