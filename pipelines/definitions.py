@@ -75,6 +75,7 @@ defs = Definitions(
             keys=EnvVar("WEBEX_KEYS"),
             timezone=EnvVar("WEBEX_TIMEZONE"),
             transactions_path=EnvVar("WEBEX_TRANSACTIONS_PATH"),
+            max_requests_per_second=EnvVar.int("WEBEX_MAX_REQUESTS_PER_SECOND"),
         ),
     },
 )

@@ -89,13 +89,15 @@ SOURCES: tuple[SourceEnvironment, ...] = (
         source="webex",
         credential_vars=("WEBEX_API_KEY",),
         required_vars=("WEBEX_BASE_URL", "WEBEX_KEYS"),
-        defaults={"WEBEX_TIMEZONE": "UTC", "WEBEX_TRANSACTIONS_PATH": WEBEX_DEFAULT_PATH},
+        defaults={"WEBEX_TIMEZONE": "UTC", "WEBEX_TRANSACTIONS_PATH": WEBEX_DEFAULT_PATH,
+                  "WEBEX_MAX_REQUESTS_PER_SECOND": "20"},
         sandbox_env=lambda sandbox: {
             "WEBEX_BASE_URL": sandbox.url,
             "WEBEX_API_KEY": sandbox.config.webex.api_key,
             "WEBEX_KEYS": ",".join(sandbox.config.webex.keys),
             "WEBEX_TIMEZONE": sandbox.config.webex.timezone,
             "WEBEX_TRANSACTIONS_PATH": WEBEX_DEFAULT_PATH,
+            "WEBEX_MAX_REQUESTS_PER_SECOND": "0",  # the local sandbox needs no budget
         },
     ),
 )

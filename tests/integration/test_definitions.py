@@ -79,3 +79,9 @@ def test_the_marts_materialize_with_their_sizes(warehouse: psycopg.Connection) -
     meta = materialization_metadata(result, "marts", AssetKey(["marts", "campaign_performance"]))
     campaigns = warehouse.execute("SELECT count(*) FROM marts.campaign_performance").fetchone()[0]
     assert meta["campaigns"] == campaigns > 0
+
+
+def test_the_webex_request_budget_is_bound_to_the_environment(stack: LocalStack) -> None:
+    budget = defs.resources["webex"].max_requests_per_second
+    assert getattr(budget, "env_var_name", None) == "WEBEX_MAX_REQUESTS_PER_SECOND"
+    assert stack.environment["WEBEX_MAX_REQUESTS_PER_SECOND"] == "0"  # none against the sandbox

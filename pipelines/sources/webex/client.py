@@ -149,7 +149,7 @@ class WebexClient(ConfigurableResource):
         "days before the watermark re-asked each run, to catch late status changes"))
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
-    max_requests_per_second: float = Field(default=20.0, ge=0, description=(
+    max_requests_per_second: int = Field(default=20, ge=0, description=(
         "proactive request budget for Webex (0: none), shared by all of a run's threads, so "
         "that fanning out over thousands of keys does not provoke throttling"))
 
