@@ -12,7 +12,7 @@ the UI, under Automation). Defaults:
 
 A lookback is one run over a range of partitions (one transaction per day inside it)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from dagster import (
     DefaultScheduleStatus,
@@ -27,9 +27,11 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from pipelines.core.partitions import lookback_partition_keys
+
 
 def _today(context: ScheduleEvaluationContext) -> datetime:
-    return context.scheduled_execution_time or datetime.now()
+    return context.scheduled_execution_time or datetime.now(UTC)
 
 
 def todays_partition(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDefinition:
@@ -53,10 +55,9 @@ def lookback(job: UnresolvedAssetJobDefinition, days: int, cron: str) -> Schedul
               description=f"The last {days} days of {job.name} as one run, {cron} (UTC): "
                           "statuses of recent messages keep changing.")
     def recent(context: ScheduleEvaluationContext) -> RunRequest:
-        last = _today(context).date()
-        first = last - timedelta(days=days - 1)
-        return RunRequest(tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+        keys = lookback_partition_keys(_today(context).date(), days)
+        return RunRequest(tags={ASSET_PARTITION_RANGE_START_TAG: keys[0],
+                                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
                                 "schedule_window": f"lookback_{days}d"})
 
     return recent

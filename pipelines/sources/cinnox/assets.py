@@ -7,25 +7,14 @@ the last `lookback_days` partitions (client setting, default 7) are re-pulled on
 scheduled load: `lookback_partition_keys` lists them. A re-pull updates changed rows in place
 (same event_id, new status and loaded_at) and leaves unchanged rows untouched."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import partial
 
 from dagster import FreshnessPolicy
 
 from pipelines.core.materialize import daily_source_asset
-from pipelines.core.partitions import DAILY_PARTITIONS
+from pipelines.core.partitions import lookback_partition_keys  # noqa: F401 - documented here
 from pipelines.sources.cinnox.mapping import SOURCE, map_recipient
-
-
-def lookback_partition_keys(today: date, days: int) -> list[str]:
-    """The daily partition keys to re-pull: the `days` UTC days ending with `today`, oldest
-    first, none before the partitions start."""
-    if days < 0:
-        raise ValueError(f"days must be 0 or more, not {days}")
-    first_partition = DAILY_PARTITIONS.start.date()
-    keys = (today - timedelta(days=back) for back in range(days - 1, -1, -1))
-    return [day.isoformat() for day in keys if day >= first_partition]
-
 
 cinnox_load = daily_source_asset(
     source=SOURCE,
