@@ -11,10 +11,11 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from bench.sources import SOURCES
+from pipelines.core import clock
 from pipelines.launcher import SOURCES as SOURCE_ENVIRONMENTS
 from pipelines.launcher import local_stack
 from pipelines.paths import PROJECT_ROOT
@@ -30,7 +31,7 @@ def run_phase(source: str, phase: str, records: int, env: dict[str, str]) -> dic
 
 def bench(source: str, records: int) -> dict:
     spec = SOURCES[source]
-    day = datetime.now(UTC).date() - timedelta(days=1)
+    day = clock.today() - timedelta(days=1)
     owned = {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL"}
     for environment in SOURCE_ENVIRONMENTS:
         owned |= set(environment.credential_vars + environment.required_vars) | set(environment.defaults)

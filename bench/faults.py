@@ -8,12 +8,13 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
 import psycopg
 
+from pipelines.core import clock
 from pipelines.core.http import RetryPolicy, VendorError
 from pipelines.launcher import local_stack
 from pipelines.sources.mgage.client import MgageClient
@@ -99,7 +100,7 @@ def run_mode(conn: psycopg.Connection, mode: str, day: date, daily: int,
 
 
 def fault_matrix(warehouse_url: str, daily: int = 300, day: date | None = None) -> list[Outcome]:
-    day = day or datetime.now(UTC).date() - timedelta(days=2)
+    day = day or clock.today() - timedelta(days=2)
     outcomes, clean = [], None
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         for mode in MODES:

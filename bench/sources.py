@@ -9,17 +9,23 @@ from datetime import UTC, date
 from functools import partial
 from typing import Any
 
+from pipelines.core.paging import Page
 from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.cinnox.mapping import map_recipient
 from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.mgage.mapping import map_message
 from pipelines.sources.senderguide.client import SenderGuideClient
 from pipelines.sources.senderguide.mapping import map_interaction
-from pipelines.core.paging import Page
 from pipelines.sources.webex.client import WebexClient, key_window
 from pipelines.sources.webex.mapping import map_transaction
 from pipelines.warehouse.loading import LoadTarget, Mapper
-from sandbox.config import CinnoxSandbox, MgageSandbox, SandboxConfig, SenderGuideSandbox, WebexSandbox
+from sandbox.config import (
+    CinnoxSandbox,
+    MgageSandbox,
+    SandboxConfig,
+    SenderGuideSandbox,
+    WebexSandbox,
+)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ the UI, under Automation). Defaults:
 
 A lookback is one run over a range of partitions (one transaction per day inside it)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dagster import (
     DefaultScheduleStatus,
@@ -27,11 +27,12 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from pipelines.core import clock
 from pipelines.core.partitions import lookback_partition_keys
 
 
 def _today(context: ScheduleEvaluationContext) -> datetime:
-    return context.scheduled_execution_time or datetime.now(UTC)
+    return context.scheduled_execution_time or clock.now()
 
 
 def todays_partition(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDefinition:

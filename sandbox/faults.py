@@ -14,9 +14,10 @@ on another origin or looping back (each at most once per walk)."""
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 
+from pipelines.core import clock
 from sandbox.data import Draw
 
 TRANSPORT_MODES = ("throttle", "server_error", "drop", "truncate", "slow")
@@ -95,7 +96,7 @@ class FaultPlan:
         """Retry-After in seconds, or for some requests as an HTTP date."""
         if Draw(self.settings.seed, "retry-after", fingerprint).unit(1) < 0.5:
             return str(self.settings.retry_after_s)
-        when = datetime.now(UTC) + timedelta(seconds=self.settings.retry_after_s)
+        when = clock.now() + timedelta(seconds=self.settings.retry_after_s)
         return format_datetime(when, usegmt=True)
 
     def _count(self, mode: str) -> None:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,6 +20,8 @@ from tenacity import (
     stop_after_attempt,
     stop_after_delay,
 )
+
+from pipelines.core import clock
 
 
 class VendorError(Exception):
@@ -109,7 +111,7 @@ def parse_retry_after(value: str | None, cap_s: float) -> float | None:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
+        seconds = (when - clock.now()).total_seconds()
     return min(max(seconds, 0.0), cap_s)
 
 

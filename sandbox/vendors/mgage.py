@@ -11,6 +11,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
+from pipelines.core import clock
 from sandbox.config import SandboxConfig
 from sandbox.data import Draw, us_number
 from sandbox.server import Request, Response, Router, SandboxState, json_response
@@ -136,7 +137,7 @@ class MgageApi:
         try:
             page_size = int(query.get("pageSize") or DEFAULT_PAGE_SIZE)
             page = int(query.get("page") or 1)
-            now = datetime.now(UTC)
+            now = clock.now()
             if "startDate" not in query and "endDate" not in query:
                 start = datetime.combine(now.date(), time(), UTC)  # "today" only
                 end = now

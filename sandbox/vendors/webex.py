@@ -20,10 +20,11 @@ parameters or a body over 24 KB, under the HTTP status the tenant is configured 
 
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipelines.core import clock
 from sandbox.config import SandboxConfig
 from sandbox.data import Draw, local_day, naive_text, spread_slot
 from sandbox.server import Request, Response, Router, SandboxState, json_response
@@ -334,7 +335,7 @@ class WebexApi:
             return _error(200, 1002, "Mandatory field missing such as key or customer id")
         try:
             count = int(query.get("count") or DEFAULT_COUNT)
-            today = datetime.now(ZoneInfo(self.settings.timezone)).date()
+            today = clock.today(ZoneInfo(self.settings.timezone))
             last_day = _parse_date(query["to-date"]) if query.get("to-date") else today
             first_day = (_parse_date(query["from-date"]) if query.get("from-date")
                          else last_day - timedelta(days=DEFAULT_WINDOW_DAYS - 1))

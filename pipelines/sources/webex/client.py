@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from pipelines.core import clock
 from pipelines.core.http import (
     RequestRate,
     RetryPolicy,
@@ -170,7 +171,7 @@ class WebexClient(ConfigurableResource):
 
     def today(self) -> date:
         """Today on the tenant server's calendar."""
-        return datetime.now(self.zone).date()
+        return clock.today(self.zone)
 
     @contextmanager
     def session(self, *, retry: RetryPolicy | None = None,
