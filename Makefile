@@ -10,7 +10,7 @@ run: $(STAMP)  ## load the last $$DAYS days of every source and print a summary
 	$(BIN)/python -m pipelines run
 
 test: $(STAMP) browser  ## the whole suite, against the sandbox and the embedded Postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make run
 	$(BIN)/python -m pipelines ui

@@ -1,11 +1,14 @@
-"""Fixtures shared by the integration tests: the real stack, started once per session —
-embedded PostgreSQL in a temporary directory and the vendor sandbox over real HTTP."""
+"""Fixtures shared by the tests: the pinned clock (every test), and the real stack, started
+once per session — embedded PostgreSQL in a temporary directory and the vendor sandbox over
+real HTTP, served from this process so that the pinned clock is its clock too."""
 
 import os
 from collections.abc import Iterator
+from datetime import datetime
 
 import psycopg
 import pytest
+import time_machine
 
 from pipelines.launcher import SOURCES, LocalStack, local_stack
 from pipelines.warehouse.urls import libpq_url
@@ -16,6 +19,9 @@ from sandbox.config import (
     SenderGuideSandbox,
     WebexSandbox,
 )
+from sandbox.process import RunningSandbox
+from sandbox.server import serve_in_thread
+from tests.instants import HARD_INSTANTS, SUITE_INSTANT
 
 # Small, fixed volumes keep the suite fast; counts are exact because they come from the same
 # generator the sandbox serves from.
@@ -23,8 +29,11 @@ TEST_SANDBOX = SandboxConfig(
     seed=7,
     mgage=MgageSandbox(username="test-mgage-user", password="test-mgage-secret",
                        program_ids=["1001", "1002"], daily_messages=120, mo_ratio=0.25),
+    # A day has at least 63 sends (150, less 30% jitter, less 40% on weekends), so these rates
+    # put at least one of every interaction type on every day: tests may assert all five.
     senderguide=SenderGuideSandbox(api_key="test-senderguide-key", message_ids=["7001", "7002"],
-                                   timezone="America/New_York", daily_sends=150),
+                                   timezone="America/New_York", daily_sends=150,
+                                   bounce_rate=0.02, unsubscribe_rate=0.02),
     cinnox=CinnoxSandbox(app_id="test-cinnox-app", app_token="test-cinnox-token",
                          campaigns_per_day=2, min_recipients=20, max_recipients=250),
     webex=WebexSandbox(api_key="test-webex-key",
@@ -37,6 +46,32 @@ _ISOLATED_VARS = ("WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "PIPE
                   "PHONE_DEFAULT_REGION")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--instant", type=datetime.fromisoformat, default=SUITE_INSTANT,
+                     help="the instant (ISO 8601, with its offset) the suite's clock is pinned at")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A `day_sensitive` test runs at the suite's instant and at every hard instant."""
+    if metafunc.definition.get_closest_marker("day_sensitive"):
+        instants = {"suite": metafunc.config.getoption("instant")} | HARD_INSTANTS
+        metafunc.parametrize("instant", list(instants.values()), ids=list(instants), indirect=True)
+
+
+@pytest.fixture
+def instant(request: pytest.FixtureRequest) -> datetime:
+    """The instant this test's clock starts at."""
+    return getattr(request, "param", None) or request.config.getoption("instant")
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(instant: datetime) -> Iterator[datetime]:
+    """Every test runs on a pinned clock that ticks from `instant`: the product's, Dagster's
+    and the in-process sandbox's alike (Postgres keeps its own, for load timestamps only)."""
+    with time_machine.travel(instant, tick=True):
+        yield instant
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The whole local stack, as `make run` starts it, but under a temporary directory and
@@ -46,7 +81,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         names |= set(spec.credential_vars) | set(spec.required_vars) | set(spec.defaults)
     saved = {name: os.environ.pop(name) for name in names if name in os.environ}
     try:
-        with local_stack(sandbox_config=TEST_SANDBOX, local_dir=tmp_path_factory.mktemp("local")) as running:
+        with serve_in_thread(TEST_SANDBOX) as (url, _), local_stack(
+                sandbox=RunningSandbox(url, TEST_SANDBOX, os.getpid()),
+                local_dir=tmp_path_factory.mktemp("local")) as running:
             yield running
     finally:
         os.environ.update(saved)

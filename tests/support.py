@@ -4,16 +4,24 @@ materialization's metadata, snapshot the shared table, and serve a sandbox of a 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
+from pipelines.core import clock
 from pipelines.definitions import defs
 from pipelines.launcher import SOURCES
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
+from tests.instants import pinned_environment
+
+
+def days_ago(days: int, zone: tzinfo = UTC) -> date:
+    """The date `days` before today in `zone`, on the test's pinned clock (tests/instants.py)."""
+    return clock.today(zone) - timedelta(days=days)
 
 
 def run_job(job: str, partition_key: str | None = None,
@@ -51,13 +59,14 @@ def own_sandbox(monkeypatch: pytest.MonkeyPatch, base_url_var: str) -> Iterator[
         yield app
 
 
-def child_run_env(local_dir: Path, **extra: str) -> dict[str, str]:
+def child_run_env(local_dir: Path, instant: datetime, **extra: str) -> dict[str, str]:
     """The environment of a `python -m pipelines run` child: the developer's variables for the
     warehouse, Dagster and every source removed, so that it starts its own embedded warehouse
-    and sandbox under `local_dir` (unless `extra` configures otherwise)."""
+    and sandbox under `local_dir` (unless `extra` configures otherwise), with its clock and
+    its children's starting at `instant`."""
     env = {name: value for name, value in os.environ.items()
            if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
     for spec in SOURCES:
         for name in spec.credential_vars + spec.required_vars + tuple(spec.defaults):
             env.pop(name, None)
-    return env | {"PIPELINES_LOCAL_DIR": str(local_dir)} | extra
+    return pinned_environment(instant, env | {"PIPELINES_LOCAL_DIR": str(local_dir)} | extra)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -19,11 +18,11 @@ from playwright.sync_api import sync_playwright
 
 from pipelines.launcher import LocalStack
 from pipelines.paths import PROJECT_ROOT
+from tests.support import days_ago
 
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-DAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
@@ -99,10 +98,11 @@ def graphql(url: str, query: str, variables: dict) -> dict:
 
 def test_a_run_launched_in_dagster_dev_loads_and_shows_in_the_ui(
         dagster_dev: str, warehouse: psycopg.Connection) -> None:
+    day = days_ago(1).isoformat()  # dagster dev keeps the real clock: a past day exists there too
     launched = graphql(dagster_dev, LAUNCH, {"params": {
         "selector": {"repositoryLocationName": "messaging_pipelines",
                      "repositoryName": "__repository__", "jobName": "mgage_daily"},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]},
     }})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
@@ -115,7 +115,7 @@ def test_a_run_launched_in_dagster_dev_loads_and_shows_in_the_ui(
         time.sleep(2)
     assert status == "SUCCESS"
     loaded = warehouse.execute("SELECT count(*) FROM core.message_events "
-                               "WHERE source = 'mgage' AND partition_date = %s", (DAY,)).fetchone()[0]
+                               "WHERE source = 'mgage' AND partition_date = %s", (day,)).fetchone()[0]
     assert loaded > 0
 
     ARTIFACTS.mkdir(exist_ok=True)

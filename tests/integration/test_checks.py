@@ -1,24 +1,29 @@
 """The asset checks: green after a clean load, red when the warehouse is made to disagree."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import date
 
 import psycopg
 from dagster import AssetCheckSeverity, AssetKey
 
 from pipelines.core.checks import QUARANTINE, RECONCILES, REQUIRED, UNIQUE, UNKNOWN, run_checks
-from tests.support import run_job
+from tests.support import days_ago, run_job
 
 RAW, EVENTS = AssetKey(["mgage", "raw_messages"]), AssetKey(["mgage", "message_events"])
-DAY = datetime.now(UTC).date() - timedelta(days=2)
+
+
+def day_under_test() -> date:
+    """The day these tests load: 2 days ago on the pinned clock."""
+    return days_ago(2)
+
 
 
 def checks(conn: psycopg.Connection) -> dict[str, object]:
     return {result.check_name: result
-            for result in run_checks(conn, "mgage", "raw.mgage_messages", RAW, EVENTS, [DAY])}
+            for result in run_checks(conn, "mgage", "raw.mgage_messages", RAW, EVENTS, [day_under_test()])}
 
 
 def test_a_clean_load_passes_every_check_inside_its_run(warehouse: psycopg.Connection) -> None:
-    result = run_job("mgage_daily", DAY.isoformat())
+    result = run_job("mgage_daily", day_under_test().isoformat())
     assert result.success
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {UNIQUE: True, REQUIRED: True, RECONCILES: True, UNKNOWN: True,
@@ -26,7 +31,7 @@ def test_a_clean_load_passes_every_check_inside_its_run(warehouse: psycopg.Conne
 
 
 def test_raw_without_events_fails_the_blocking_reconciliation(warehouse: psycopg.Connection) -> None:
-    assert run_job("mgage_daily", DAY.isoformat()).success
+    assert run_job("mgage_daily", day_under_test().isoformat()).success
     warehouse.execute("DELETE FROM core.message_events WHERE event_id = "
                       "(SELECT min(event_id) FROM core.message_events)")
     result = checks(warehouse)[RECONCILES]
@@ -35,12 +40,12 @@ def test_raw_without_events_fails_the_blocking_reconciliation(warehouse: psycopg
 
 
 def test_unknown_statuses_and_quarantine_warn(warehouse: psycopg.Connection) -> None:
-    assert run_job("mgage_daily", DAY.isoformat()).success
+    assert run_job("mgage_daily", day_under_test().isoformat()).success
     warehouse.execute("UPDATE core.message_events SET event_type = 'unknown', status_raw = 'Teleported' "
                       "WHERE event_id = (SELECT min(event_id) FROM core.message_events)")
     warehouse.execute("""INSERT INTO ops.quarantine (source, scope, record_hash, partition_date, reason, context, payload)
                          VALUES ('mgage', %s, 'h1', %s, 'not a phone number', '{}', '{}')""",
-                      (DAY.isoformat(), DAY))
+                      (day_under_test().isoformat(), day_under_test()))
     results = checks(warehouse)
     assert not results[UNKNOWN].passed and results[UNKNOWN].severity == AssetCheckSeverity.WARN
     assert "Teleported" in results[UNKNOWN].metadata["unmapped_values"].value

@@ -12,17 +12,22 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from pipelines.core import clock
 from pipelines.core.partitions import DAILY_PARTITIONS
 from sandbox.server import SandboxState
 from sandbox.vendors.cinnox import CinnoxApi
 from tests.conftest import TEST_SANDBOX
-from tests.support import events_snapshot, materialization_metadata, run_job
+from tests.support import days_ago, events_snapshot, materialization_metadata, run_job
 from tests.support import own_sandbox as serve_own_sandbox
 
 RAW_KEY = AssetKey(["cinnox", "raw_campaign_recipients"])
 EVENTS_KEY = AssetKey(["cinnox", "message_events"])
-TODAY = datetime.now(UTC).date()
-DAY = TODAY - timedelta(days=2)
+
+
+def day_under_test() -> date:
+    """The day these tests load: 2 days ago on the pinned clock."""
+    return days_ago(2)
+
 # Where a status may go when the sandbox generation advances, and what it then means.
 FORWARD = {("Pending", "Submitted"), ("Pending", "Delivered"), ("Pending", "Failed"),
            ("Submitted", "Delivered"), ("Submitted", "Undelivered"), ("Delivered", "Read")}
@@ -56,18 +61,19 @@ def snapshot(conn: psycopg.Connection) -> list[tuple]:
     return events_snapshot(conn, "cinnox")
 
 
+@pytest.mark.day_sensitive
 def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
-    result = materialize(DAY.isoformat())
+    result = materialize(day_under_test().isoformat())
     assert result.success
-    expected = expected_recipients(DAY)
+    expected = expected_recipients(day_under_test())
     assert expected > 0
     count = "SELECT count(*) FROM {} WHERE partition_date = %s"
-    assert warehouse.execute(count.format("core.message_events"), (DAY,)).fetchone() == (expected,)
-    assert warehouse.execute(count.format("raw.cinnox_campaign_recipients"), (DAY,)).fetchone() == (expected,)
+    assert warehouse.execute(count.format("core.message_events"), (day_under_test(),)).fetchone() == (expected,)
+    assert warehouse.execute(count.format("raw.cinnox_campaign_recipients"), (day_under_test(),)).fetchone() == (expected,)
     per_campaign = dict(warehouse.execute(
         "SELECT message_id, count(*) FROM core.message_events GROUP BY 1").fetchall())
     api = sandbox_api()
-    assert per_campaign == {row["id"]: api.recipients(row["id"]) for row in campaigns_sent_on(DAY)}
+    assert per_campaign == {row["id"]: api.recipients(row["id"]) for row in campaigns_sent_on(day_under_test())}
     meta = metadata(result, EVENTS_KEY)
     assert meta["records_fetched"] == meta["inserted"] == expected
     assert (meta["quarantined"], meta["duplicates"], meta["out_of_window"]) == (0, 0, 0)
@@ -75,7 +81,7 @@ def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Con
 
 
 def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> None:
-    first, last = DAY - timedelta(days=2), DAY
+    first, last = day_under_test() - timedelta(days=2), day_under_test()
     assert materialize(tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
                              ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}).success
     bad = warehouse.execute("""
@@ -107,20 +113,20 @@ def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> N
 
 
 def test_loading_a_partition_twice_leaves_the_same_rows(warehouse: psycopg.Connection) -> None:
-    assert materialize(DAY.isoformat()).success
+    assert materialize(day_under_test().isoformat()).success
     first = snapshot(warehouse)
-    again = materialize(DAY.isoformat())
+    again = materialize(day_under_test().isoformat())
     assert again.success
     assert snapshot(warehouse) == first  # loaded_at included: nothing was rewritten
     meta = metadata(again, EVENTS_KEY)
     assert (meta["inserted"], meta["updated"]) == (0, 0)
-    assert meta["unchanged"] == expected_recipients(DAY)
+    assert meta["unchanged"] == expected_recipients(day_under_test())
 
 
 def last_midnight_campaign() -> tuple[date, dict] | None:
     """The most recent campaign the sandbox sends at exactly 00:00:00.000Z (on a day whose
     previous day is a partition too)."""
-    api, day = sandbox_api(), TODAY
+    api, day = sandbox_api(), clock.today()
     first_day = DAILY_PARTITIONS.start.date() + timedelta(days=1)
     while day >= first_day:
         midnight = datetime.combine(day, time(), UTC)
@@ -130,6 +136,7 @@ def last_midnight_campaign() -> tuple[date, dict] | None:
     return None
 
 
+@pytest.mark.day_sensitive
 def test_a_campaign_sent_at_midnight_belongs_to_that_day_only(warehouse: psycopg.Connection) -> None:
     """The summary's endAt is inclusive: the day before asks up to this midnight and gets this
     campaign too, but leaves it to its own day. Loading the day before last would otherwise
@@ -163,7 +170,7 @@ def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
 
 
 def test_a_status_change_updates_the_existing_row(warehouse: psycopg.Connection, own_sandbox) -> None:
-    first, last = DAY - timedelta(days=2), DAY
+    first, last = day_under_test() - timedelta(days=2), day_under_test()
     tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
     assert materialize(tags=tags).success
@@ -193,7 +200,7 @@ def test_a_status_change_updates_the_existing_row(warehouse: psycopg.Connection,
 def test_wrong_credentials_fail_the_run_with_a_clear_error(warehouse: psycopg.Connection,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CINNOX_APP_TOKEN", "wrong-app-token")
-    result = materialize(DAY.isoformat())
+    result = materialize(day_under_test().isoformat())
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     message = failure.step_failure_data.error.to_string()

@@ -6,12 +6,14 @@ import sys
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, build_schedule_context
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from pipelines.core import clock
 from pipelines.definitions import defs
 from pipelines.launcher import LocalStack
 from pipelines.paths import PROJECT_ROOT
@@ -70,8 +72,9 @@ def test_schedules_ask_for_today_and_for_the_lookback_as_one_run() -> None:
     assert all(schedule.default_status.value == "STOPPED" for schedule in defs.schedules)
 
 
+@pytest.mark.day_sensitive
 def test_the_marts_materialize_with_their_sizes(warehouse: psycopg.Connection) -> None:
-    assert run_job("mgage_daily", datetime.now(UTC).date().isoformat()).success
+    assert run_job("mgage_daily", clock.today().isoformat()).success
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         asset_selection=[AssetKey(["marts", "campaign_performance"]), AssetKey(["marts", "daily_events"])],
         instance=DagsterInstance.ephemeral())

@@ -4,6 +4,7 @@ warehouse it leaves and the processes it does not leave behind."""
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -23,9 +24,9 @@ TABLES = ("core.message_events", "raw.mgage_messages", "raw.senderguide_interact
           "ops.webex_truncations")
 
 
-def run_pipeline(local_dir: Path) -> subprocess.CompletedProcess:
+def run_pipeline(local_dir: Path, instant: datetime) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT,
-                          env=child_run_env(local_dir, DAYS="2"),
+                          env=child_run_env(local_dir, instant, DAYS="2"),
                           capture_output=True, text=True, timeout=300)
 
 
@@ -48,8 +49,10 @@ def leftover_processes(local_dir: Path, grace_s: float = 5.0) -> list[str]:
         time.sleep(0.1)
 
 
-def test_make_run_loads_every_source_prints_a_summary_and_is_repeatable(tmp_path: Path) -> None:
-    first = run_pipeline(tmp_path)
+def test_make_run_loads_every_source_prints_a_summary_and_is_repeatable(
+        tmp_path: Path, instant: datetime) -> None:
+    # Both runs start at the same instant: two runs a midnight apart rightly load other days.
+    first = run_pipeline(tmp_path, instant)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Events by source / channel / event type" in first.stdout
     for source in ("mgage", "senderguide", "cinnox", "webex"):
@@ -59,7 +62,7 @@ def test_make_run_loads_every_source_prints_a_summary_and_is_repeatable(tmp_path
     after_first = warehouse_contents(tmp_path)
     assert all(after_first[table] for table in TABLES if table.startswith(("core", "raw")))
 
-    second = run_pipeline(tmp_path)
+    second = run_pipeline(tmp_path, instant)
     assert second.returncode == 0, second.stderr[-3000:]
     assert warehouse_contents(tmp_path) == after_first  # identical, loaded_at included
     assert leftover_processes(tmp_path) == []

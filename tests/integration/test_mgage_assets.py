@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import psycopg
 import pytest
@@ -15,12 +15,16 @@ from dagster._core.storage.tags import (
 from sandbox.server import SandboxState
 from sandbox.vendors.mgage import MgageApi
 from tests.conftest import TEST_SANDBOX
-from tests.support import events_snapshot, materialization_metadata, run_job
+from tests.support import days_ago, events_snapshot, materialization_metadata, run_job
 from tests.support import own_sandbox as serve_own_sandbox
 
 RAW_KEY, EVENTS_KEY = AssetKey(["mgage", "raw_messages"]), AssetKey(["mgage", "message_events"])
-TODAY = datetime.now(UTC).date()
-DAY = TODAY - timedelta(days=2)
+
+
+def day_under_test() -> date:
+    """The day these tests load: 2 days ago on the pinned clock."""
+    return days_ago(2)
+
 
 
 def expected_messages(day: date) -> int:
@@ -41,13 +45,14 @@ def snapshot(conn: psycopg.Connection) -> list[tuple]:
     return events_snapshot(conn, "mgage")
 
 
+@pytest.mark.day_sensitive
 def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
-    result = materialize(DAY.isoformat())
+    result = materialize(day_under_test().isoformat())
     assert result.success
-    expected = expected_messages(DAY)
+    expected = expected_messages(day_under_test())
     count = "SELECT count(*) FROM {} WHERE partition_date = %s"
-    assert warehouse.execute(count.format("core.message_events"), (DAY,)).fetchone() == (expected,)
-    assert warehouse.execute(count.format("raw.mgage_messages"), (DAY,)).fetchone() == (expected,)
+    assert warehouse.execute(count.format("core.message_events"), (day_under_test(),)).fetchone() == (expected,)
+    assert warehouse.execute(count.format("raw.mgage_messages"), (day_under_test(),)).fetchone() == (expected,)
     meta = metadata(result, EVENTS_KEY)
     # Windows end at the next midnight inclusive: the next day's first message of each
     # program and type comes back and is left to its own partition.
@@ -57,7 +62,7 @@ def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Con
 
 
 def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> None:
-    assert materialize(DAY.isoformat()).success
+    assert materialize(day_under_test().isoformat()).success
     bad_recipients = warehouse.execute(
         "SELECT count(*) FROM core.message_events WHERE recipient !~ '^\\+1[0-9]{10}$'").fetchone()
     assert bad_recipients == (0,)
@@ -73,18 +78,19 @@ def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> N
 
 
 def test_loading_a_partition_twice_leaves_the_same_rows(warehouse: psycopg.Connection) -> None:
-    assert materialize(DAY.isoformat()).success
+    assert materialize(day_under_test().isoformat()).success
     first = snapshot(warehouse)
-    again = materialize(DAY.isoformat())
+    again = materialize(day_under_test().isoformat())
     assert again.success
     assert snapshot(warehouse) == first  # loaded_at included: nothing was rewritten
     meta = metadata(again, EVENTS_KEY)
     assert (meta["inserted"], meta["updated"]) == (0, 0)
-    assert meta["unchanged"] == expected_messages(DAY)
+    assert meta["unchanged"] == expected_messages(day_under_test())
 
 
+@pytest.mark.day_sensitive
 def test_a_partition_range_runs_as_one_run(warehouse: psycopg.Connection) -> None:
-    first, last = DAY - timedelta(days=1), DAY
+    first, last = day_under_test() - timedelta(days=1), day_under_test()
     result = materialize(tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
                                ASSET_PARTITION_RANGE_END_TAG: last.isoformat()})
     assert result.success
@@ -101,10 +107,10 @@ def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
 
 
 def test_sent_then_delivered_updates_the_existing_row(warehouse: psycopg.Connection, own_sandbox) -> None:
-    assert materialize(DAY.isoformat()).success
+    assert materialize(day_under_test().isoformat()).success
     before = {row[0]: row for row in snapshot(warehouse)}
     own_sandbox.state.advance()
-    result = materialize(DAY.isoformat())
+    result = materialize(day_under_test().isoformat())
     assert result.success
     after = {row[0]: row for row in snapshot(warehouse)}
 
@@ -120,7 +126,7 @@ def test_sent_then_delivered_updates_the_existing_row(warehouse: psycopg.Connect
 def test_wrong_credentials_fail_the_run_with_a_clear_error(warehouse: psycopg.Connection,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MGAGE_PASSWORD", "wrong-password")
-    result = materialize(DAY.isoformat())
+    result = materialize(day_under_test().isoformat())
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     message = failure.step_failure_data.error.to_string()

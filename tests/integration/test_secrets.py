@@ -4,6 +4,7 @@ stdout, stderr, Dagster's event log, run records and files, or any warehouse tab
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -43,7 +44,7 @@ def all_text(conn: psycopg.Connection) -> str:
         for row in conn.execute(sql.SQL("SELECT t::text FROM {} AS t").format(sql.Identifier(schema, table))))
 
 
-def test_secrets_appear_nowhere(tmp_path: Path) -> None:
+def test_secrets_appear_nowhere(tmp_path: Path, instant: datetime) -> None:
     config = SandboxConfig(
         mgage=MgageSandbox(username="secret-test-user", password=SECRETS["mgage_password"],
                            daily_messages=50),
@@ -51,7 +52,7 @@ def test_secrets_appear_nowhere(tmp_path: Path) -> None:
         cinnox=CinnoxSandbox(app_token=SECRETS["cinnox_token"], max_recipients=40),
         webex=WebexSandbox(api_key=SECRETS["webex_key"]))
     with sandbox_process(config) as sandbox:
-        env = child_run_env(tmp_path, **{  # every source configured as a real vendor would be
+        env = child_run_env(tmp_path, instant, **{  # every source configured as a real vendor would be
             "DAYS": "1",
             "MGAGE_BASE_URL": sandbox.url, "MGAGE_USERNAME": "secret-test-user",
             "MGAGE_PASSWORD": SECRETS["mgage_password"],

@@ -1,20 +1,25 @@
 """SenderGuide through Dagster: the sandbox over HTTP into the embedded warehouse, exact counts
 per account-local day, including a day when the clocks change."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import psycopg
+import pytest
 from dagster import AssetKey
 
 from sandbox.server import SandboxState
 from sandbox.vendors.senderguide import SenderGuideApi
 from tests.conftest import TEST_SANDBOX
-from tests.support import materialization_metadata, run_job
+from tests.support import days_ago, materialization_metadata, run_job
 
 EVENTS_KEY = AssetKey(["senderguide", "message_events"])
 TYPES = ("sends", "opens", "clicks", "bounces", "unsubscribes")
-DAY = datetime.now(UTC).date() - timedelta(days=3)
 FALL_BACK = date(2026, 11, 1)  # New York repeats 01:00-02:00
+
+
+def day_under_test() -> date:
+    """The day these tests load: 3 days ago on the pinned clock."""
+    return days_ago(3)
 
 
 def expected_rows(day: date) -> int:
@@ -31,10 +36,11 @@ def metadata(result) -> dict:
     return materialization_metadata(result, "senderguide_load", EVENTS_KEY)
 
 
+@pytest.mark.day_sensitive
 def test_a_day_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
-    result = materialize(DAY)
+    result = materialize(day_under_test())
     assert result.success
-    expected = expected_rows(DAY)
+    expected = expected_rows(day_under_test())
     counts = warehouse.execute("""
         SELECT (SELECT count(*) FROM core.message_events WHERE source = 'senderguide'),
                (SELECT count(*) FROM raw.senderguide_interactions)""").fetchone()
@@ -58,10 +64,11 @@ def test_a_dst_day_is_the_accounts_local_day_in_utc(warehouse: psycopg.Connectio
     assert last < datetime(2026, 11, 2, 5, tzinfo=UTC)
 
 
+@pytest.mark.day_sensitive
 def test_loading_a_day_twice_changes_nothing(warehouse: psycopg.Connection) -> None:
-    assert materialize(DAY).success
+    assert materialize(day_under_test()).success
     snapshot = "SELECT * FROM core.message_events ORDER BY event_id"
     before = warehouse.execute(snapshot).fetchall()
-    again = materialize(DAY)
+    again = materialize(day_under_test())
     assert again.success and warehouse.execute(snapshot).fetchall() == before
     assert (metadata(again)["inserted"], metadata(again)["updated"]) == (0, 0)

@@ -1,0 +1,11 @@
+"""Pins the clock of every Python process a test starts (`make run`, the sandbox, Dagster's
+processes) when the test puts this folder on PYTHONPATH and names the instant in
+PIPELINES_TEST_NOW: Python imports `sitecustomize` at start-up, and the variables pass on to
+grandchildren. Each process's clock starts at that instant and ticks from there."""
+
+import os
+
+if instant := os.environ.get("PIPELINES_TEST_NOW"):
+    import time_machine
+
+    time_machine.travel(instant, tick=True).start()
