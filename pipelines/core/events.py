@@ -31,11 +31,16 @@ class MessageEvent(NamedTuple):
 
 
 class RecordRejected(Exception):
-    """A vendor record that cannot be normalized; it goes to quarantine with this reason."""
+    """A vendor record that cannot be normalized; it goes to quarantine with this reason.
 
-    def __init__(self, reason: str) -> None:
+    `occurred_at` is the record's time when it could be read: a broken record dated outside
+    the window being loaded belongs to another scope, which quarantines it (and, once the vendor
+    corrects it, loads it) there."""
+
+    def __init__(self, reason: str, occurred_at: datetime | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.occurred_at = occurred_at
 
 
 def make_event_id(source: str, *natural_key: object) -> str:

@@ -202,6 +202,10 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope,
         try:
             event = mapper(record, context)
         except RecordRejected as rejected:
+            if window is not None and rejected.occurred_at is not None \
+                    and not window[0] <= rejected.occurred_at < window[1]:
+                stats.out_of_window += 1  # another scope's record: quarantined there
+                continue
             stats.quarantined += 1
             yield _rejected_row(scope, context_json, payload_json, rejected.reason)
             continue

@@ -3,7 +3,6 @@ that are not, "null"): quarantined with their reason while the good ones load; o
 vendor sends them corrected, a re-run loads them and they leave quarantine."""
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -11,10 +10,9 @@ import pytest
 from sandbox.faults import FaultSettings
 from sandbox.server import serve_in_thread
 from tests.conftest import TEST_SANDBOX
-from tests.support import run_job
+from tests.support import days_ago, run_job
 
 FAULTY = dataclasses.replace(TEST_SANDBOX, faults=FaultSettings(seed=3, rates={"malformed": 0.05}))
-DAY = (datetime.now(UTC).date() - timedelta(days=2)).isoformat()
 
 
 def counts(conn: psycopg.Connection, source: str) -> tuple[int, int]:
@@ -23,6 +21,7 @@ def counts(conn: psycopg.Connection, source: str) -> tuple[int, int]:
                (SELECT count(*) FROM ops.quarantine WHERE source = %(s)s)""", {"s": source}).fetchone()
 
 
+@pytest.mark.day_sensitive
 @pytest.mark.parametrize(("source", "job", "base_url_var"), [
     ("mgage", "mgage_daily", "MGAGE_BASE_URL"),
     ("senderguide", "senderguide_daily", "SENDERGUIDE_BASE_URL"),
@@ -30,16 +29,17 @@ def counts(conn: psycopg.Connection, source: str) -> tuple[int, int]:
 ])
 def test_quarantined_then_loaded_once_corrected(source, job, base_url_var, warehouse: psycopg.Connection,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    day = days_ago(2).isoformat()
     with serve_in_thread(FAULTY) as (url, app):
         monkeypatch.setenv(base_url_var, url)
-        assert run_job(job, DAY).success  # bad records do not fail the run
+        assert run_job(job, day).success  # bad records do not fail the run
         loaded, quarantined = counts(warehouse, source)
         assert loaded > 0 and quarantined > 0
         reasons = {row[0] for row in warehouse.execute(
             "SELECT reason FROM ops.quarantine WHERE source = %s", (source,))}
         assert all(reasons), reasons
         app.state.advance()  # the vendor now sends them corrected
-        assert run_job(job, DAY).success
+        assert run_job(job, day).success
     assert counts(warehouse, source) == (loaded + quarantined, 0)
 
 

@@ -16,14 +16,15 @@ def map_interaction(record: Any, context: dict[str, Any], *, zone: tzinfo) -> Me
     contact, the interaction type and the interaction time."""
     if not isinstance(record, dict):
         raise RecordRejected("interaction is not a JSON object")
+    # Read first: it decides which day's partition a broken record is quarantined in.
+    occurred_at = parse_vendor_time(record.get("interaction_date"), zone)
     email = record.get("contact_email")
     if not isinstance(email, str) or "@" not in email:
-        raise RecordRejected(f"missing or malformed contact_email: {email!r}")
+        raise RecordRejected(f"missing or malformed contact_email: {email!r}", occurred_at)
     contact_id = record.get("contact_id")
     if contact_id is None or isinstance(contact_id, bool):
-        raise RecordRejected(f"missing contact_id: {contact_id!r}")
+        raise RecordRejected(f"missing contact_id: {contact_id!r}", occurred_at)
     interaction_type = record.get("interaction_type") or context["interaction_type"]
-    occurred_at = parse_vendor_time(record.get("interaction_date"), zone)
     message_id = str(record.get("message_id") or context["message_id"])
     return MessageEvent(
         event_id=make_event_id(SOURCE, message_id, contact_id, interaction_type, occurred_at.isoformat()),
