@@ -3,9 +3,13 @@
 The process that starts it owns it: the server stops when the last owning process ends, so no
 stray server outlives a command. A server left running by a killed owner is adopted by the
 next one, which then stops it in turn.
+
+A data directory is initialized beside its final place and renamed into it once complete, so a
+first start killed at any instant never leaves a half-made directory that no server can start.
 """
 
 import json
+import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +69,7 @@ def embedded_postgres(data_dir: Path = DEFAULT_DATA_DIR) -> Iterator["EmbeddedPo
         import pgserver
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _initialize_atomically(pgserver, data_dir.resolve())
         _forget_dead_handles(data_dir.resolve())
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
         if _apply_settings(server.get_uri()):
@@ -74,6 +79,31 @@ def embedded_postgres(data_dir: Path = DEFAULT_DATA_DIR) -> Iterator["EmbeddedPo
         yield EmbeddedPostgres(server)
     finally:
         server.cleanup()
+
+
+def _initialize_atomically(pgserver, data_dir: Path) -> None:
+    """Make `data_dir` an initialized data directory unless it is one already.
+
+    pgserver runs initdb in place, and initdb writes PG_VERSION (by which pgserver decides
+    that a directory is initialized) long before it is done. So the directory is made under
+    another name, by a server started and stopped there, then renamed into place."""
+    if (data_dir / "PG_VERSION").exists():
+        return
+    building = data_dir.with_name(f"{data_dir.name}.building")
+    _stop_servers_on(building)  # a first start killed while its server was up
+    shutil.rmtree(building, ignore_errors=True)
+    if data_dir.exists():  # never initialized (only ever made by an older version)
+        shutil.rmtree(data_dir)
+    building.mkdir()
+    pgserver.get_server(building, cleanup_mode="stop").cleanup()
+    building.rename(data_dir)
+
+
+def _stop_servers_on(data_dir: Path) -> None:
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and str(data_dir) in (process.info["cmdline"] or []):
+            process.kill()
+            psutil.wait_procs([process], timeout=10)
 
 
 def _apply_settings(admin_url: str) -> bool:
