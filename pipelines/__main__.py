@@ -5,8 +5,9 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from pipelines.core import clock
 from pipelines.launcher import ConfigurationError, local_stack
 from pipelines.paths import PROJECT_ROOT
 
@@ -22,22 +23,26 @@ def run(days: int) -> int:
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
+    from pipelines.core.run_workers import fail_dead_runs, worker_tag
     from pipelines.definitions import SOURCE_JOBS, defs
     from pipelines.summary import warehouse_summary
 
-    last_day = datetime.now(UTC).date()
+    last_day = clock.today()
     first_day = last_day - timedelta(days=days - 1)
     with local_stack() as stack:
         modes = ", ".join(f"{source}: {mode}" for source, mode in stack.modes.items())
         print(f"Loading {first_day} .. {last_day} (UTC) — {modes}", flush=True)
         outcomes = {}
         with DagsterInstance.get() as instance:
+            if dead := fail_dead_runs(instance):
+                print(f"Marked {len(dead)} run(s) failed whose process had died", flush=True)
             for source, job in SOURCE_JOBS.items():
                 job_def = defs.resolve_job_def(job.name)
                 # Day-partitioned sources load the range as one run; Webex pulls each key
                 # from its own watermark instead.
                 tags = {ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
                         ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat()} if job_def.partitions_def else {}
+                tags |= worker_tag()  # a kill leaves the run failed, not STARTED (core/run_workers.py)
                 result = job_def.execute_in_process(instance=instance, raise_on_error=False,
                                                     run_config=_QUIET_CONSOLE, tags=tags)
                 outcomes[source] = result.success
@@ -54,7 +59,13 @@ def ui() -> int:
 
     Ctrl-C or SIGTERM asks dagster dev to stop its services; the sandbox and the embedded
     warehouse stop after it."""
+    from dagster import DagsterInstance
+
+    from pipelines.core.run_workers import fail_dead_runs
+
     with local_stack() as stack:
+        with DagsterInstance.get() as instance:
+            fail_dead_runs(instance)
         print(f"Sources — {', '.join(f'{s}: {m}' for s, m in stack.modes.items())}", flush=True)
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
         if port := os.environ.get("DAGSTER_PORT"):

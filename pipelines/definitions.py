@@ -3,6 +3,7 @@
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from pipelines.core.partitions import DAILY_PARTITIONS
+from pipelines.core.run_workers import dead_run_sensor
 from pipelines.core.settings import ModelSettings
 from pipelines.marts import marts, marts_follow_sources
 from pipelines.schedules import every, lookback, todays_partition
@@ -47,7 +48,7 @@ defs = Definitions(
         todays_partition(cinnox_job, "35 * * * *"), lookback(cinnox_job, 7, "45 2 * * *"),
         every(webex_job, "*/30 * * * *"),
     ],
-    sensors=[marts_follow_sources],
+    sensors=[marts_follow_sources, dead_run_sensor],
     resources={
         "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),
         "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION")),

@@ -9,12 +9,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.dagster_storage import prepare_storage, storage_url
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.sources.mgage.client import DEFAULT_BASE_URL as MGAGE_DEFAULT_BASE_URL
 from pipelines.sources.senderguide.client import DEFAULT_INTERACTION_TYPES
 from pipelines.warehouse.embedded import embedded_postgres
 from pipelines.warehouse.migrations import migrate
-from pipelines.warehouse.urls import dagster_storage_url
 from sandbox.config import SandboxConfig
 from sandbox.process import RunningSandbox, sandbox_process
 
@@ -114,12 +114,13 @@ class LocalStack:
 
 
 @contextmanager
-def local_stack(*, sandbox_config: SandboxConfig | None = None,
+def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: RunningSandbox | None = None,
                 local_dir: Path | None = None) -> Iterator[LocalStack]:
     """Start what is needed, export its settings into os.environ, and undo both on exit.
 
     Local state (embedded data, Dagster storage) goes under `local_dir`, by default
-    $PIPELINES_LOCAL_DIR or .local/ in the project."""
+    $PIPELINES_LOCAL_DIR or .local/ in the project. A `sandbox` already running (the tests
+    serve theirs in-process, where a pinned clock reaches it) is used instead of starting one."""
     environ = dict(os.environ)
     local_dir = local_dir or Path(environ.get("PIPELINES_LOCAL_DIR") or LOCAL_DIR)
     modes = {spec.source: spec.mode(environ) for spec in SOURCES}
@@ -132,12 +133,13 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None,
             warehouse_url = server.database_url("warehouse")
             dagster_url = dagster_url or server.database_url("dagster")
         exported["WAREHOUSE_URL"] = warehouse_url
-        exported["DAGSTER_POSTGRES_URL"] = dagster_storage_url(dagster_url or warehouse_url)
+        dagster_url = dagster_url or warehouse_url
+        prepare_storage(dagster_url)  # whole before anything opens it, whatever killed us before
+        exported["DAGSTER_POSTGRES_URL"] = storage_url(dagster_url)
         exported |= _dagster_home(environ, local_dir)
         migrate(warehouse_url)
 
-        sandbox = None
-        if "sandbox" in modes.values():
+        if "sandbox" in modes.values() and sandbox is None:
             config = sandbox_config or SandboxConfig.with_random_credentials()
             sandbox = stack.enter_context(sandbox_process(config))
         for spec in SOURCES:

@@ -30,6 +30,7 @@ from pipelines.core.checks import check_fetched_landed, check_specs, fetched_lan
 from pipelines.core.http import VendorError, VendorHttp
 from pipelines.core.paging import Page
 from pipelines.core.partitions import DAILY_PARTITIONS, partition_dates
+from pipelines.core.run_workers import record_worker
 from pipelines.core.settings import ModelSettings
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
 from pipelines.warehouse.queries import query
@@ -195,6 +196,7 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, client_key
                  pool=source, required_resource_keys={client_key, "warehouse", "model_settings"},
                  description=description)
     def load(context: AssetExecutionContext) -> Iterable[MaterializeResult | AssetCheckResult]:
+        record_worker(context.instance, context.run_id)
         client = getattr(context.resources, client_key)
         warehouse: Warehouse = context.resources.warehouse
         mapper = make_mapper(client, context.resources.model_settings)

@@ -17,8 +17,3 @@ def redacted(url: str) -> str:
     """The URL with its password masked, for logs and messages."""
     return make_url(url).render_as_string(hide_password=True)
 
-
-def dagster_storage_url(url: str) -> str:
-    """`postgresql+psycopg2://...`: dagster-postgres writes psycopg2-style SQL, and SQLAlchemy
-    2.1 would otherwise pick psycopg 3 for a bare `postgresql://`."""
-    return make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)

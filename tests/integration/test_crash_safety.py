@@ -1,10 +1,15 @@
 """`make run` killed with SIGKILL at many points (while paging, copying, merging, between
 sources; once with the embedded Postgres killed too), then run again: the warehouse ends up
-exactly as a clean run leaves it, and nothing killed is left running."""
+exactly as a clean run leaves it, and nothing killed is left running. And the very first start
+of a brand-new local directory (initdb, migrations, Dagster's storage) killed, process group and
+all, at any instant: the next `make run` starts and loads."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -32,24 +37,37 @@ CONTENTS = {
 }
 KILL_AFTER_S = (0.8, 1.6, 2.4, 3.2, 4.0, 4.8, 5.6, 6.4, 7.2, 8.0)
 KILL_POSTGRES_TOO = 4.0
+# Into the first start of an empty local directory: imports, initdb, the server's first start,
+# migrations, Dagster's storage, the sandbox.
+FIRST_START_KILLS_S = (0.3, 0.7, 1.2, 2.0, 3.0, 4.0)
 
 
-def start(local_dir: Path) -> subprocess.Popen:
+def start(local_dir: Path, instant: datetime, days: int = 2) -> subprocess.Popen:
+    # Every run starts at the test's instant, so that all of them load the same days.
     return subprocess.Popen([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT,
-                            env=child_run_env(local_dir, DAYS="2"), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            env=child_run_env(local_dir, instant, DAYS=str(days)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
 
 
-def run_to_the_end(local_dir: Path) -> None:
-    process = start(local_dir)
+def run_to_the_end(local_dir: Path, instant: datetime, days: int = 2) -> str:
+    process = start(local_dir, instant, days)
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output[-3000:]
+    return output
 
 
 def contents(local_dir: Path) -> dict[str, list]:
     with embedded_postgres(local_dir / "pgdata") as server, \
             psycopg.connect(server.database_url("warehouse")) as conn:
         return {name: sorted(conn.execute(sql).fetchall(), key=repr) for name, sql in CONTENTS.items()}
+
+
+def runs_left_in_progress(local_dir: Path) -> list[tuple]:
+    with embedded_postgres(local_dir / "pgdata") as server, \
+            psycopg.connect(server.database_url("dagster")) as conn:
+        return conn.execute("SELECT run_id, status FROM dagster.runs WHERE status NOT IN "
+                            "('SUCCESS', 'FAILURE', 'CANCELED')").fetchall()
 
 
 def postmaster(local_dir: Path) -> psutil.Process | None:
@@ -60,25 +78,40 @@ def postmaster(local_dir: Path) -> psutil.Process | None:
     return None
 
 
-def test_killed_runs_leave_exactly_what_a_clean_run_leaves(tmp_path: Path) -> None:
+def test_killed_runs_leave_exactly_what_a_clean_run_leaves(tmp_path: Path, instant: datetime) -> None:
     clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
-    run_to_the_end(clean_dir)
+    run_to_the_end(clean_dir, instant)
     expected = contents(clean_dir)
     assert expected["core.message_events"] and expected["raw"]
 
     for delay in KILL_AFTER_S:
-        process = start(killed_dir)
+        process = start(killed_dir, instant)
         time.sleep(delay)
         if delay == KILL_POSTGRES_TOO and (server := postmaster(killed_dir)) is not None:
             server.kill()  # the warehouse dies with its client: it must recover on the next start
         process.kill()
         process.wait()
         process.stdout.close()
-    run_to_the_end(killed_dir)
+    run_to_the_end(killed_dir, instant)
 
     assert contents(killed_dir) == expected
+    assert runs_left_in_progress(killed_dir) == []  # a killed run is marked failed, not left STARTED
     time.sleep(1)  # the sandbox children die with their parent (SIGTERM on parent death)
     leftovers = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
                  if "sandbox" in " ".join(p.info["cmdline"] or []) and p.info["cmdline"][-1] == "sandbox"
                  and psutil.Process(p.pid).ppid() == 1]
     assert leftovers == []
+
+
+def test_a_first_start_killed_at_any_instant_leaves_a_startable_system(
+        tmp_path: Path, instant: datetime) -> None:
+    for delay in FIRST_START_KILLS_S:
+        local_dir = tmp_path / f"killed-after-{delay}s"
+        process = start(local_dir, instant, days=1)
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGKILL)  # make run, its sandbox, initdb, pg_ctl...
+        process.wait()
+        process.stdout.close()
+        run_to_the_end(local_dir, instant, days=1)  # starts, repairs what the kill left, loads
+        loaded = contents(local_dir)
+        assert loaded["core.message_events"] and loaded["raw"], delay

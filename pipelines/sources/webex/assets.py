@@ -27,6 +27,7 @@ from dagster import (
 from pipelines.core.checks import check_specs, check_truncations, run_checks, truncations_spec
 from pipelines.core.materialize import RangeLoad, log_load, results, source_specs
 from pipelines.core.paging import Page
+from pipelines.core.run_workers import record_worker
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, WebexClient, key_window
 from pipelines.sources.webex.mapping import SOURCE, map_transaction
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
@@ -206,6 +207,7 @@ def _table(rows: list[dict[str, Any]], limit: int, what: str) -> str:
                          "batch's rows with its keys' watermarks and truncated days in one "
                          "transaction.")
 def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult | AssetCheckResult]:
+    record_worker(context.instance, context.run_id)
     client: WebexClient = context.resources.webex
     warehouse: Warehouse = context.resources.warehouse
     mapper: Mapper = partial(
