@@ -7,13 +7,14 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test ui bench install clean browser
 
 run: $(STAMP)  ## load the last $$DAYS days of every source and print a summary
-	$(BIN)/python -m pipelines run
+	$(BIN)/python -m local_stack run
 
-test: $(STAMP) browser  ## the whole suite, against the sandbox and the embedded Postgres
+test: $(STAMP) browser  ## the layer contracts, then the whole suite (sandbox + embedded Postgres)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make run
-	$(BIN)/python -m pipelines ui
+	$(BIN)/python -m local_stack ui
 
 bench: $(STAMP)  ## throughput and memory against same-run baselines
 	$(BIN)/python -m bench

@@ -15,9 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.sources import SOURCES
-from pipelines.core import clock
-from pipelines.launcher import SOURCES as SOURCE_ENVIRONMENTS
-from pipelines.launcher import local_stack
+from pipelines.model import clock
+from local_stack.launcher import SOURCES as SOURCE_ENVIRONMENTS
+from local_stack.launcher import local_stack
 from pipelines.paths import PROJECT_ROOT
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import psycopg
 
-from pipelines.core import clock
-from pipelines.core.http import RetryPolicy, VendorError
-from pipelines.launcher import local_stack
+from pipelines.model import clock
+from pipelines.transport.http import RetryPolicy, VendorError
+from local_stack.launcher import local_stack
 from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.mgage.mapping import map_message
 from pipelines.warehouse.loading import LoadScope, LoadTarget, load_pages

@@ -9,7 +9,7 @@ from datetime import UTC, date
 from functools import partial
 from typing import Any
 
-from pipelines.core.paging import Page
+from pipelines.transport.paging import Page
 from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.cinnox.mapping import map_recipient
 from pipelines.sources.mgage.client import MgageClient

@@ -2,11 +2,11 @@
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
-from pipelines.core.partitions import DAILY_PARTITIONS
-from pipelines.core.run_workers import dead_run_sensor
-from pipelines.core.settings import ModelSettings
-from pipelines.marts import marts, marts_follow_sources
-from pipelines.schedules import every, lookback, todays_partition
+from pipelines.orchestration.partitions import DAILY_PARTITIONS
+from pipelines.orchestration.run_workers import dead_run_sensor
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.orchestration.marts import marts, marts_follow_sources
+from pipelines.orchestration.schedules import every, lookback, todays_partition
 from pipelines.sources.cinnox.assets import cinnox_load
 from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.mgage.assets import mgage_load

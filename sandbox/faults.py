@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import format_datetime
 
-from pipelines.core import clock
+from pipelines.model import clock
 from sandbox.data import Draw
 
 TRANSPORT_MODES = ("throttle", "server_error", "drop", "truncate", "slow")

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import time_machine
 
-from pipelines.launcher import SOURCES, LocalStack, local_stack
+from local_stack.launcher import SOURCES, LocalStack, local_stack
 from pipelines.warehouse.urls import libpq_url
 from sandbox.config import (
     CinnoxSandbox,

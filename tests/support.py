@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
-from pipelines.core import clock
+from pipelines.model import clock
 from pipelines.definitions import defs
-from pipelines.launcher import SOURCES
+from local_stack.launcher import SOURCES
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
 from tests.instants import pinned_environment
@@ -60,7 +60,7 @@ def own_sandbox(monkeypatch: pytest.MonkeyPatch, base_url_var: str) -> Iterator[
 
 
 def child_run_env(local_dir: Path, instant: datetime, **extra: str) -> dict[str, str]:
-    """The environment of a `python -m pipelines run` child: the developer's variables for the
+    """The environment of a `python -m local_stack run` child: the developer's variables for the
     warehouse, Dagster and every source removed, so that it starts its own embedded warehouse
     and sandbox under `local_dir` (unless `extra` configures otherwise), with its clock and
     its children's starting at `instant`."""

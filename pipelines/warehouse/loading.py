@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import psycopg
 
-from pipelines.core.events import MessageEvent, RecordRejected
-from pipelines.core.paging import Page, prefetch
+from pipelines.model.events import MessageEvent, RecordRejected
+from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse.queries import query, query_with_table
 
 # Maps one vendor record, with its page's context, to the shared model, or raises RecordRejected.

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from pipelines.core import clock
+from pipelines.model import clock
 from sandbox.config import SandboxConfig
 from sandbox.data import Draw, us_number
 from sandbox.server import Request, Response, Router, SandboxState, json_response

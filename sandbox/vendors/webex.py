@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipelines.core import clock
+from pipelines.model import clock
 from sandbox.config import SandboxConfig
 from sandbox.data import Draw, local_day, naive_text, spread_slot
 from sandbox.server import Request, Response, Router, SandboxState, json_response

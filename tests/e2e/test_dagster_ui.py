@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from playwright.sync_api import sync_playwright
 
-from pipelines.launcher import LocalStack
+from local_stack.launcher import LocalStack
 from pipelines.paths import PROJECT_ROOT
 from tests.support import days_ago
 

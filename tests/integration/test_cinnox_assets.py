@@ -12,8 +12,8 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from pipelines.core import clock
-from pipelines.core.partitions import DAILY_PARTITIONS
+from pipelines.model import clock
+from pipelines.orchestration.partitions import DAILY_PARTITIONS
 from sandbox.server import SandboxState
 from sandbox.vendors.cinnox import CinnoxApi
 from tests.conftest import TEST_SANDBOX

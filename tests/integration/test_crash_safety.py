@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from pipelines.paths import PROJECT_ROOT
-from pipelines.warehouse.embedded import embedded_postgres
+from local_stack.embedded import embedded_postgres
 from tests.support import child_run_env
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ FIRST_START_KILLS_S = (0.3, 0.7, 1.2, 2.0, 3.0, 4.0)
 
 def start(local_dir: Path, instant: datetime, days: int = 2) -> subprocess.Popen:
     # Every run starts at the test's instant, so that all of them load the same days.
-    return subprocess.Popen([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT,
+    return subprocess.Popen([sys.executable, "-m", "local_stack", "run"], cwd=PROJECT_ROOT,
                             env=child_run_env(local_dir, instant, DAYS=str(days)),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)

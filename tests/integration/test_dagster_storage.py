@@ -13,9 +13,9 @@ from psycopg import sql
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-from pipelines.core.run_workers import WORKER_TAG, fail_dead_runs, worker_tag
-from pipelines.dagster_storage import SCHEMA, prepare_storage
-from pipelines.launcher import LocalStack
+from pipelines.orchestration.run_workers import WORKER_TAG, fail_dead_runs, worker_tag
+from pipelines.orchestration.dagster_storage import SCHEMA, prepare_storage
+from local_stack.launcher import LocalStack
 from pipelines.paths import PROJECT_ROOT
 from pipelines.warehouse.urls import libpq_url
 
@@ -25,7 +25,7 @@ BUILDER = """
 import os, signal, sys
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from pipelines.dagster_storage import prepare_storage
+from pipelines.orchestration.dagster_storage import prepare_storage
 
 kill_after, created = int(sys.argv[2]), 0
 

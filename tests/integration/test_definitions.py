@@ -13,9 +13,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from pipelines.core import clock
+from pipelines.model import clock
 from pipelines.definitions import defs
-from pipelines.launcher import LocalStack
+from local_stack.launcher import LocalStack
 from pipelines.paths import PROJECT_ROOT
 from tests.support import materialization_metadata, run_job
 

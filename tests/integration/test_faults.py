@@ -5,7 +5,7 @@ fault calls for. The same matrix, larger, is `python -m bench.faults`."""
 import pytest
 
 from bench.faults import MODES, fault_matrix
-from pipelines.launcher import LocalStack
+from local_stack.launcher import LocalStack
 
 pytestmark = pytest.mark.slow
 

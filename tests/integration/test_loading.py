@@ -6,8 +6,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from pipelines.core.events import MessageEvent, RecordRejected, make_event_id
-from pipelines.core.paging import Page
+from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
+from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadTarget, load_pages
 
 TARGET = LoadTarget(source="mgage", raw_table="raw.mgage_messages")

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from pipelines.paths import PROJECT_ROOT
-from pipelines.warehouse.embedded import embedded_postgres
+from local_stack.embedded import embedded_postgres
 from tests.support import child_run_env
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ TABLES = ("core.message_events", "raw.mgage_messages", "raw.senderguide_interact
 
 
 def run_pipeline(local_dir: Path, instant: datetime) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT,
+    return subprocess.run([sys.executable, "-m", "local_stack", "run"], cwd=PROJECT_ROOT,
                           env=child_run_env(local_dir, instant, DAYS="2"),
                           capture_output=True, text=True, timeout=300)
 

@@ -1,6 +1,6 @@
 import psycopg
 
-from pipelines.launcher import LocalStack
+from local_stack.launcher import LocalStack
 from pipelines.paths import MIGRATIONS_DIR
 from pipelines.warehouse.migrations import migrate
 

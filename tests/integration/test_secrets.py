@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 
 from pipelines.paths import PROJECT_ROOT
-from pipelines.warehouse.embedded import embedded_postgres
+from local_stack.embedded import embedded_postgres
 from sandbox.config import (
     CinnoxSandbox,
     MgageSandbox,
@@ -64,7 +64,7 @@ def test_secrets_appear_nowhere(tmp_path: Path, instant: datetime) -> None:
             "WEBEX_BASE_URL": sandbox.url, "WEBEX_API_KEY": SECRETS["webex_key"],
             "WEBEX_KEYS": ",".join(config.webex.keys), "WEBEX_MAX_REQUESTS_PER_SECOND": "0",
         })
-        run = subprocess.run([sys.executable, "-m", "pipelines", "run"], cwd=PROJECT_ROOT, env=env,
+        run = subprocess.run([sys.executable, "-m", "local_stack", "run"], cwd=PROJECT_ROOT, env=env,
                              capture_output=True, text=True, timeout=300)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]  # CINNOX failed, the rest loaded
     assert "cinnox: FAILED" in run.stdout and "mgage: loaded" in run.stdout

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from dagster import AssetKey
 
-from pipelines.core import clock
-from pipelines.core.http import VendorError
+from pipelines.model import clock
+from pipelines.transport.http import VendorError
 from pipelines.sources.webex.assets import load_increments
 from pipelines.sources.webex.client import KeyIncrement, KeyWindow, WebexSession
 from pipelines.sources.webex.mapping import map_transaction

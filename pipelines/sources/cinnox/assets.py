@@ -12,8 +12,8 @@ from functools import partial
 
 from dagster import FreshnessPolicy
 
-from pipelines.core.materialize import daily_source_asset
-from pipelines.core.partitions import lookback_partition_keys  # noqa: F401 - documented here
+from pipelines.orchestration.materialize import daily_source_asset
+from pipelines.orchestration.partitions import lookback_partition_keys  # noqa: F401 - documented here
 from pipelines.sources.cinnox.mapping import SOURCE, map_recipient
 
 cinnox_load = daily_source_asset(

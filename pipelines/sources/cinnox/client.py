@@ -10,8 +10,8 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.core.events import RecordRejected
-from pipelines.core.http import (
+from pipelines.model.events import RecordRejected
+from pipelines.transport.http import (
     RequestRate,
     RetryPolicy,
     Timeouts,
@@ -19,8 +19,8 @@ from pipelines.core.http import (
     VendorError,
     VendorHttp,
 )
-from pipelines.core.paging import Page, walk_offsets
-from pipelines.core.timestamps import parse_vendor_time
+from pipelines.transport.paging import Page, walk_offsets
+from pipelines.model.timestamps import parse_vendor_time
 
 VENDOR = "cinnox"
 SUMMARY_ENDPOINT = "GET /v1/api/apps/{appID}/data/sent-campaigns-summary"

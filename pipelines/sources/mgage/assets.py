@@ -5,7 +5,7 @@ from functools import partial
 
 from dagster import FreshnessPolicy
 
-from pipelines.core.materialize import daily_source_asset
+from pipelines.orchestration.materialize import daily_source_asset
 from pipelines.sources.mgage.mapping import SOURCE, map_message
 
 mgage_load = daily_source_asset(

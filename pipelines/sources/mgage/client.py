@@ -10,8 +10,8 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.core.http import RequestRate, Timeouts, VendorError, VendorHttp
-from pipelines.core.paging import Page, follow_next_urls
+from pipelines.transport.http import RequestRate, Timeouts, VendorError, VendorHttp
+from pipelines.transport.paging import Page, follow_next_urls
 
 VENDOR = "mgage"
 DEFAULT_BASE_URL = "https://communicatepro.mgage.com"

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from pipelines.core.events import MessageEvent, RecordRejected, make_event_id
-from pipelines.core.phones import to_e164
-from pipelines.core.timestamps import parse_vendor_time
+from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
+from pipelines.model.phones import to_e164
+from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "mgage"
 _DIRECTIONS = {"MT": "outbound", "MO": "inbound"}

@@ -5,7 +5,7 @@ from functools import partial
 
 from dagster import FreshnessPolicy
 
-from pipelines.core.materialize import daily_source_asset
+from pipelines.orchestration.materialize import daily_source_asset
 from pipelines.sources.senderguide.mapping import SOURCE, map_interaction
 
 senderguide_load = daily_source_asset(

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.core.http import RequestRate, Timeouts, VendorError, VendorHttp
-from pipelines.core.paging import Page, walk_numbered_pages
+from pipelines.transport.http import RequestRate, Timeouts, VendorError, VendorHttp
+from pipelines.transport.paging import Page, walk_numbered_pages
 
 VENDOR = "senderguide"
 DEFAULT_INTERACTION_TYPES = "sends,opens,clicks,bounces,unsubscribes"

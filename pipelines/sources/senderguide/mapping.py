@@ -3,8 +3,8 @@
 from datetime import tzinfo
 from typing import Any
 
-from pipelines.core.events import MessageEvent, RecordRejected, make_event_id
-from pipelines.core.timestamps import parse_vendor_time
+from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
+from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "senderguide"
 

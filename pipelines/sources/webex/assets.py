@@ -24,14 +24,14 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.core.checks import check_specs, check_truncations, run_checks, truncations_spec
-from pipelines.core.materialize import RangeLoad, log_load, results, source_specs
-from pipelines.core.paging import Page
-from pipelines.core.run_workers import record_worker
+from pipelines.orchestration.checks import check_specs, check_truncations, run_checks, truncations_spec
+from pipelines.orchestration.materialize import RangeLoad, log_load, results, source_specs
+from pipelines.transport.paging import Page
+from pipelines.orchestration.run_workers import record_worker
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, WebexClient, key_window
 from pipelines.sources.webex.mapping import SOURCE, map_transaction
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
-from pipelines.warehouse.queries import query
+from pipelines.warehouse.key_state import read_watermarks, record_key_state, release_corrected_quarantine
 from pipelines.warehouse.resource import Warehouse
 
 TARGET = LoadTarget(source=SOURCE, raw_table="raw.webex_transactions")
@@ -57,29 +57,15 @@ BATCH_KEYS = 500
 _SCOPE = LoadScope(target=TARGET, key="incremental", complete=False)
 
 
-def record_key_state(increment: KeyIncrement, cursor: psycopg.Cursor, scope: LoadScope,
-                     stats: LoadStats, run_id: str | None) -> None:
-    """A key's state, in its load's transaction: the watermark moves to the window's end, and
-    the window's truncated days are recorded (days no longer truncated leave the table)."""
-    window = increment.window
-    dates = [day.local_date for day in increment.truncated]
-    cursor.execute(query("webex_clear_truncations"), {
-        "key": window.key, "first": window.first, "last": window.last, "dates": dates})
-    if dates:
-        cursor.execute(query("webex_record_truncations"), {
-            "key": window.key, "dates": dates, "run_id": run_id,
-            "returned": [day.returned for day in increment.truncated]})
-    cursor.execute(query("webex_record_key_state"), {
-        "key": window.key, "loaded_through": window.last, "run_id": run_id})
-
-
 def record_batch_state(increments: list[KeyIncrement], cursor: psycopg.Cursor, scope: LoadScope,
                        stats: LoadStats, run_id: str | None) -> None:
     """The batch's state, in its transaction: corrected transactions leave quarantine, and
     each key's watermark and truncated days are recorded."""
-    cursor.execute(query("webex_quarantine_corrected"))
+    release_corrected_quarantine(cursor)
     for increment in increments:
-        record_key_state(increment, cursor, scope, stats, run_id)
+        window = increment.window
+        record_key_state(cursor, window.key, window.first, window.last,
+                         [(day.local_date, day.returned) for day in increment.truncated], run_id)
 
 
 def load_increments(conn: psycopg.Connection, increments: list[KeyIncrement], mapper: Mapper,
@@ -93,13 +79,6 @@ def load_increments(conn: psycopg.Connection, increments: list[KeyIncrement], ma
     stats.scope = f"{len(increments)} keys"
     stats.pages = sum(increment.requests for increment in increments)  # answers read
     return stats
-
-
-def read_watermarks(conn: psycopg.Connection, keys: list[str]) -> dict[str, date]:
-    """Each key's `loaded_through` (tenant-local date), for the keys that have one."""
-    with conn.transaction(), conn.cursor() as cursor:
-        cursor.execute(query("webex_key_watermarks"), {"keys": keys})
-        return dict(cursor.fetchall())
 
 
 def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Warehouse,

@@ -15,8 +15,8 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.core import clock
-from pipelines.core.http import (
+from pipelines.model import clock
+from pipelines.transport.http import (
     RequestRate,
     RetryPolicy,
     Timeouts,

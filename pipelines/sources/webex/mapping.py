@@ -4,9 +4,9 @@ import re
 from datetime import tzinfo
 from typing import Any
 
-from pipelines.core.events import Channel, MessageEvent, RecordRejected, make_event_id
-from pipelines.core.phones import to_e164
-from pipelines.core.timestamps import parse_vendor_time
+from pipelines.model.events import Channel, MessageEvent, RecordRejected, make_event_id
+from pipelines.model.phones import to_e164
+from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "webex"
 

@@ -7,8 +7,8 @@ from datetime import date
 import httpx
 import pytest
 
-from pipelines.core.http import RetryPolicy, TransientVendorError, VendorError
-from pipelines.core.paging import PagingError
+from pipelines.transport.http import RetryPolicy, TransientVendorError, VendorError
+from pipelines.transport.paging import PagingError
 from pipelines.sources.cinnox.client import CinnoxSession, cinnox_http
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.001, max_backoff_s=0.002)

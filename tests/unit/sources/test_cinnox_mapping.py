@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.core.events import RecordRejected, make_event_id
+from pipelines.model.events import RecordRejected, make_event_id
 from pipelines.sources.cinnox.mapping import map_recipient, parse_failed_reason
 
 HISTORY_ID = "6734c5a0000237a1f0c9e4b2"

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.core.events import RecordRejected
+from pipelines.model.events import RecordRejected
 from pipelines.sources.mgage.mapping import map_message
 
 CONTEXT = {"program_id": "121811", "message_type": "MT", "program_name": "Program Name",

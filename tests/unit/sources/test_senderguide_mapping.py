@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.core.events import RecordRejected
+from pipelines.model.events import RecordRejected
 from pipelines.sources.senderguide.mapping import map_interaction
 
 NEW_YORK = ZoneInfo("America/New_York")

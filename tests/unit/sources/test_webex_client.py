@@ -8,7 +8,7 @@ from datetime import date
 import httpx
 import pytest
 
-from pipelines.core.http import RetryPolicy, VendorError
+from pipelines.transport.http import RetryPolicy, VendorError
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, KeyWindow, WebexClient
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.001, max_backoff_s=0.002)

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.core.events import RecordRejected
+from pipelines.model.events import RecordRejected
 from pipelines.sources.webex.mapping import map_transaction
 from sandbox.config import SandboxConfig
 from sandbox.server import SandboxState

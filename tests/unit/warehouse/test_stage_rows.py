@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from functools import partial
 
-from pipelines.core.paging import Page
+from pipelines.transport.paging import Page
 from pipelines.sources.mgage.mapping import map_message
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, stage_rows
 

@@ -1,4 +1,4 @@
-"""`python -m pipelines run|ui`: what `make run` and `make ui` call."""
+"""`python -m local_stack run|ui`: what `make run` and `make ui` call."""
 
 import argparse
 import os
@@ -7,8 +7,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from pipelines.core import clock
-from pipelines.launcher import ConfigurationError, local_stack
+from pipelines.model import clock
+from local_stack.launcher import ConfigurationError, local_stack
 from pipelines.paths import PROJECT_ROOT
 
 # Step-level DEBUG events stay in the run's event log (make ui); the terminal gets INFO.
@@ -23,9 +23,9 @@ def run(days: int) -> int:
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
-    from pipelines.core.run_workers import fail_dead_runs, worker_tag
+    from pipelines.orchestration.run_workers import fail_dead_runs, worker_tag
     from pipelines.definitions import SOURCE_JOBS, defs
-    from pipelines.summary import warehouse_summary
+    from local_stack.summary import warehouse_summary
 
     last_day = clock.today()
     first_day = last_day - timedelta(days=days - 1)
@@ -42,7 +42,7 @@ def run(days: int) -> int:
                 # from its own watermark instead.
                 tags = {ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
                         ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat()} if job_def.partitions_def else {}
-                tags |= worker_tag()  # a kill leaves the run failed, not STARTED (core/run_workers.py)
+                tags |= worker_tag()  # a kill leaves the run failed, not STARTED (orchestration/run_workers.py)
                 result = job_def.execute_in_process(instance=instance, raise_on_error=False,
                                                     run_config=_QUIET_CONSOLE, tags=tags)
                 outcomes[source] = result.success
@@ -61,7 +61,7 @@ def ui() -> int:
     warehouse stop after it."""
     from dagster import DagsterInstance
 
-    from pipelines.core.run_workers import fail_dead_runs
+    from pipelines.orchestration.run_workers import fail_dead_runs
 
     with local_stack() as stack:
         with DagsterInstance.get() as instance:

@@ -1,4 +1,4 @@
-from pipelines.core.events import make_event_id
+from pipelines.model.events import make_event_id
 
 
 def test_event_id_is_stable_and_prefixed_by_source() -> None:

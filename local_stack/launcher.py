@@ -9,11 +9,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.dagster_storage import prepare_storage, storage_url
+from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.sources.mgage.client import DEFAULT_BASE_URL as MGAGE_DEFAULT_BASE_URL
 from pipelines.sources.senderguide.client import DEFAULT_INTERACTION_TYPES
-from pipelines.warehouse.embedded import embedded_postgres
+from local_stack.embedded import embedded_postgres
 from pipelines.warehouse.migrations import migrate
 from sandbox.config import SandboxConfig
 from sandbox.process import RunningSandbox, sandbox_process

@@ -21,7 +21,7 @@ from tenacity import (
     stop_after_delay,
 )
 
-from pipelines.core import clock
+from pipelines.model import clock
 
 
 class VendorError(Exception):

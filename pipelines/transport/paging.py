@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pipelines.core.http import VendorError, VendorHttp
+from pipelines.transport.http import VendorError, VendorHttp
 
 T = TypeVar("T")
 

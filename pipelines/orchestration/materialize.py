@@ -26,12 +26,12 @@ from dagster import (
 )
 from sqlalchemy import text
 
-from pipelines.core.checks import check_fetched_landed, check_specs, fetched_landed_spec, run_checks
-from pipelines.core.http import VendorError, VendorHttp
-from pipelines.core.paging import Page
-from pipelines.core.partitions import DAILY_PARTITIONS, partition_dates
-from pipelines.core.run_workers import record_worker
-from pipelines.core.settings import ModelSettings
+from pipelines.orchestration.checks import check_fetched_landed, check_specs, fetched_landed_spec, run_checks
+from pipelines.transport.http import VendorError, VendorHttp
+from pipelines.transport.paging import Page
+from pipelines.orchestration.partitions import DAILY_PARTITIONS, partition_dates
+from pipelines.orchestration.run_workers import record_worker
+from pipelines.orchestration.settings import ModelSettings
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
 from pipelines.warehouse.queries import query
 from pipelines.warehouse.resource import Warehouse

@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines.core.paging import PagingError, walk_numbered_pages
+from pipelines.transport.paging import PagingError, walk_numbered_pages
 
 
 def walk(pages: dict[int, dict]) -> list[list]:

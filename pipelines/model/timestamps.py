@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, tzinfo
 
-from pipelines.core.events import RecordRejected
+from pipelines.model.events import RecordRejected
 
 
 def parse_vendor_time(value: object, zone: tzinfo = UTC) -> datetime:

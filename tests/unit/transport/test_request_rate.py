@@ -1,7 +1,7 @@
 import threading
 import time
 
-from pipelines.core.http import RequestRate
+from pipelines.transport.http import RequestRate
 
 
 def test_requests_beyond_the_burst_are_spaced_to_the_rate() -> None:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from pipelines.core.paging import PagingError, walk_offsets
+from pipelines.transport.paging import PagingError, walk_offsets
 
 
 def serving(rows: list[int]):

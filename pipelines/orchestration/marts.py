@@ -17,7 +17,7 @@ from dagster import (
 )
 from sqlalchemy import text
 
-from pipelines.core.materialize import OWNERS
+from pipelines.orchestration.materialize import OWNERS
 from pipelines.warehouse.queries import query
 from pipelines.warehouse.resource import Warehouse
 

@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines.core.phones import to_e164
+from pipelines.model.phones import to_e164
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.core.events import RecordRejected
-from pipelines.core.timestamps import parse_vendor_time
+from pipelines.model.events import RecordRejected
+from pipelines.model.timestamps import parse_vendor_time
 
 
 @pytest.mark.parametrize(("text", "expected"), [

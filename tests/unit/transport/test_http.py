@@ -4,7 +4,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from pipelines.core.http import (
+from pipelines.transport.http import (
     RetryPolicy,
     TransientVendorError,
     VendorError,

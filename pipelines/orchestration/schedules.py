@@ -27,8 +27,8 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from pipelines.core import clock
-from pipelines.core.partitions import lookback_partition_keys
+from pipelines.model import clock
+from pipelines.orchestration.partitions import lookback_partition_keys
 
 
 def _today(context: ScheduleEvaluationContext) -> datetime:

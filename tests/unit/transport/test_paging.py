@@ -4,8 +4,8 @@ import time
 import httpx
 import pytest
 
-from pipelines.core.http import VendorHttp
-from pipelines.core.paging import PagingError, follow_next_urls, prefetch
+from pipelines.transport.http import VendorHttp
+from pipelines.transport.paging import PagingError, follow_next_urls, prefetch
 
 
 def serving(pages: dict[str, dict]) -> tuple[VendorHttp, list[httpx.Request]]:

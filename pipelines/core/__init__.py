@@ -1,1 +1,0 @@
-"""Machinery shared by every source: the event model, HTTP, paging, phone numbers."""
