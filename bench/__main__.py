@@ -15,9 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.sources import SOURCES
+from local_stack.launcher import local_stack, source_variables
 from pipelines.model import clock
-from local_stack.launcher import SOURCES as SOURCE_ENVIRONMENTS
-from local_stack.launcher import local_stack
 from pipelines.paths import PROJECT_ROOT
 
 
@@ -32,9 +31,7 @@ def run_phase(source: str, phase: str, records: int, env: dict[str, str]) -> dic
 def bench(source: str, records: int) -> dict:
     spec = SOURCES[source]
     day = clock.today() - timedelta(days=1)
-    owned = {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL"}
-    for environment in SOURCE_ENVIRONMENTS:
-        owned |= set(environment.credential_vars + environment.required_vars) | set(environment.defaults)
+    owned = {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL"} | source_variables()
     saved = {name: os.environ.pop(name) for name in owned if name in os.environ}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-") as local, \

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import psycopg
 
-from pipelines.model import clock
-from pipelines.transport.http import RetryPolicy, VendorError
 from local_stack.launcher import local_stack
+from pipelines.model import clock
 from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.mgage.mapping import map_message
+from pipelines.transport.http import RetryPolicy, VendorError
 from pipelines.warehouse.loading import LoadScope, LoadTarget, load_pages
 from sandbox.config import MgageSandbox, SandboxConfig
 from sandbox.faults import RECORD_MODES, TRANSPORT_MODES, FaultSettings

@@ -9,7 +9,6 @@ from datetime import UTC, date
 from functools import partial
 from typing import Any
 
-from pipelines.transport.paging import Page
 from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.cinnox.mapping import map_recipient
 from pipelines.sources.mgage.client import MgageClient
@@ -18,6 +17,7 @@ from pipelines.sources.senderguide.client import SenderGuideClient
 from pipelines.sources.senderguide.mapping import map_interaction
 from pipelines.sources.webex.client import WebexClient, key_window
 from pipelines.sources.webex.mapping import map_transaction
+from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadTarget, Mapper
 from sandbox.config import (
     CinnoxSandbox,

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from pipelines.model import clock
 from local_stack.launcher import ConfigurationError, local_stack
+from pipelines.model import clock
 from pipelines.paths import PROJECT_ROOT
 
 # Step-level DEBUG events stay in the run's event log (make ui); the terminal gets INFO.
@@ -18,14 +18,15 @@ _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 def run(days: int) -> int:
     """Load the last `days` UTC days (today included) of every source through Dagster."""
     from dagster import DagsterInstance
-    from dagster._core.storage.tags import (
+
+    from local_stack.summary import warehouse_summary
+    from pipelines.definitions import defs
+    from pipelines.orchestration.compat import (
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
     )
-
     from pipelines.orchestration.run_workers import fail_dead_runs, worker_tag
-    from pipelines.definitions import SOURCE_JOBS, defs
-    from local_stack.summary import warehouse_summary
+    from pipelines.sources import registry
 
     last_day = clock.today()
     first_day = last_day - timedelta(days=days - 1)
@@ -36,8 +37,8 @@ def run(days: int) -> int:
         with DagsterInstance.get() as instance:
             if dead := fail_dead_runs(instance):
                 print(f"Marked {len(dead)} run(s) failed whose process had died", flush=True)
-            for source, job in SOURCE_JOBS.items():
-                job_def = defs.resolve_job_def(job.name)
+            for source in registry():
+                job_def = defs.resolve_job_def(source.job.name)
                 # Day-partitioned sources load the range as one run; Webex pulls each key
                 # from its own watermark instead.
                 tags = {ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
@@ -45,7 +46,7 @@ def run(days: int) -> int:
                 tags |= worker_tag()  # a kill leaves the run failed, not STARTED (orchestration/run_workers.py)
                 result = job_def.execute_in_process(instance=instance, raise_on_error=False,
                                                     run_config=_QUIET_CONSOLE, tags=tags)
-                outcomes[source] = result.success
+                outcomes[source.name] = result.success
         print()
         print(warehouse_summary(stack.warehouse_url, first_day, last_day))
     print()

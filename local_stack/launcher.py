@@ -4,105 +4,49 @@ source without real credentials. The choice is made here, at start-up, and hande
 through the environment that its resources read with EnvVar."""
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
-from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
-from pipelines.sources.mgage.client import DEFAULT_BASE_URL as MGAGE_DEFAULT_BASE_URL
-from pipelines.sources.senderguide.client import DEFAULT_INTERACTION_TYPES
 from local_stack.embedded import embedded_postgres
+from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.orchestration.source import Role, SourceDefinition
+from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
+from pipelines.sources import registry
 from pipelines.warehouse.migrations import migrate
 from sandbox.config import SandboxConfig
 from sandbox.process import RunningSandbox, sandbox_process
+from sandbox.vendors import pipeline_environment
 
-WEBEX_DEFAULT_PATH = "/campaignapi/resources/v3/customertransactions"
+# Settings every source shares, with their defaults (the resource's own).
+GLOBAL_DEFAULTS = {"PHONE_DEFAULT_REGION": ModelSettings.model_fields["phone_default_region"].default}
 
 
 class ConfigurationError(Exception):
     """The environment asks for something inconsistent; the message says what to fix."""
 
 
-@dataclass(frozen=True)
-class SourceEnvironment:
-    """How one source is configured: which variables make it real, which have defaults, and
-    what the sandbox stands in for when it is not real."""
-
-    source: str
-    credential_vars: tuple[str, ...]
-    required_vars: tuple[str, ...]
-    defaults: Mapping[str, str]
-    sandbox_env: Callable[[RunningSandbox], dict[str, str]]
-
-    def mode(self, environ: Mapping[str, str]) -> str:
-        present = [name for name in self.credential_vars if environ.get(name)]
-        if not present:
-            return "sandbox"
-        missing = [name for name in self.credential_vars + self.required_vars if not environ.get(name)]
-        if missing:
-            raise ConfigurationError(
-                f"{self.source}: {', '.join(present)} set but {', '.join(missing)} missing; "
-                "set all of them to use the real vendor, or none to use the sandbox")
-        return "vendor"
+def source_mode(source: SourceDefinition, environ: Mapping[str, str]) -> str:
+    """"vendor" when all of a source's credentials and required settings are set, "sandbox"
+    when none of its credentials is; anything in between is an error that names what is
+    missing."""
+    credentials = source.variables(Role.CREDENTIAL)
+    present = [name for name in credentials if environ.get(name)]
+    if not present:
+        return "sandbox"
+    missing = [name for name in credentials + source.variables(Role.REQUIRED) if not environ.get(name)]
+    if missing:
+        raise ConfigurationError(
+            f"{source.name}: {', '.join(present)} set but {', '.join(missing)} missing; "
+            "set all of them to use the real vendor, or none to use the sandbox")
+    return "vendor"
 
 
-SOURCES: tuple[SourceEnvironment, ...] = (
-    SourceEnvironment(
-        source="mgage",
-        credential_vars=("MGAGE_USERNAME", "MGAGE_PASSWORD"),
-        required_vars=("MGAGE_PROGRAM_IDS",),
-        defaults={"MGAGE_BASE_URL": MGAGE_DEFAULT_BASE_URL},
-        sandbox_env=lambda sandbox: {
-            "MGAGE_BASE_URL": sandbox.url,
-            "MGAGE_USERNAME": sandbox.config.mgage.username,
-            "MGAGE_PASSWORD": sandbox.config.mgage.password,
-            "MGAGE_PROGRAM_IDS": ",".join(sandbox.config.mgage.program_ids),
-        },
-    ),
-    SourceEnvironment(
-        source="senderguide",
-        credential_vars=("SENDERGUIDE_API_KEY",),
-        required_vars=("SENDERGUIDE_BASE_URL", "SENDERGUIDE_MESSAGE_IDS"),
-        defaults={"SENDERGUIDE_INTERACTION_TYPES": DEFAULT_INTERACTION_TYPES, "SENDERGUIDE_TIMEZONE": "UTC"},
-        sandbox_env=lambda sandbox: {
-            "SENDERGUIDE_BASE_URL": sandbox.url,
-            "SENDERGUIDE_API_KEY": sandbox.config.senderguide.api_key,
-            "SENDERGUIDE_MESSAGE_IDS": ",".join(sandbox.config.senderguide.message_ids),
-            "SENDERGUIDE_INTERACTION_TYPES": DEFAULT_INTERACTION_TYPES,
-            "SENDERGUIDE_TIMEZONE": sandbox.config.senderguide.timezone,
-        },
-    ),
-    SourceEnvironment(
-        source="cinnox",
-        credential_vars=("CINNOX_APP_TOKEN",),
-        required_vars=("CINNOX_BASE_URL", "CINNOX_APP_ID"),
-        defaults={},
-        sandbox_env=lambda sandbox: {
-            "CINNOX_BASE_URL": sandbox.url,
-            "CINNOX_APP_ID": sandbox.config.cinnox.app_id,
-            "CINNOX_APP_TOKEN": sandbox.config.cinnox.app_token,
-        },
-    ),
-    SourceEnvironment(
-        source="webex",
-        credential_vars=("WEBEX_API_KEY",),
-        required_vars=("WEBEX_BASE_URL", "WEBEX_KEYS"),
-        defaults={"WEBEX_TIMEZONE": "UTC", "WEBEX_TRANSACTIONS_PATH": WEBEX_DEFAULT_PATH,
-                  "WEBEX_MAX_REQUESTS_PER_SECOND": "20"},
-        sandbox_env=lambda sandbox: {
-            "WEBEX_BASE_URL": sandbox.url,
-            "WEBEX_API_KEY": sandbox.config.webex.api_key,
-            "WEBEX_KEYS": ",".join(sandbox.config.webex.keys),
-            "WEBEX_TIMEZONE": sandbox.config.webex.timezone,
-            "WEBEX_TRANSACTIONS_PATH": WEBEX_DEFAULT_PATH,
-            "WEBEX_MAX_REQUESTS_PER_SECOND": "0",  # the local sandbox needs no budget
-        },
-    ),
-)
-
-GLOBAL_DEFAULTS = {"PHONE_DEFAULT_REGION": "US"}
+def source_variables() -> set[str]:
+    """Every variable that configures a source (what the tests isolate from the developer's)."""
+    return {setting.env for source in registry() for setting in source.settings}
 
 
 @dataclass
@@ -123,7 +67,7 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
     serve theirs in-process, where a pinned clock reaches it) is used instead of starting one."""
     environ = dict(os.environ)
     local_dir = local_dir or Path(environ.get("PIPELINES_LOCAL_DIR") or LOCAL_DIR)
-    modes = {spec.source: spec.mode(environ) for spec in SOURCES}
+    modes = {source.name: source_mode(source, environ) for source in registry()}
     exported: dict[str, str] = {}
     with ExitStack() as stack:
         warehouse_url = environ.get("WAREHOUSE_URL")
@@ -142,11 +86,14 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
         if "sandbox" in modes.values() and sandbox is None:
             config = sandbox_config or SandboxConfig.with_random_credentials()
             sandbox = stack.enter_context(sandbox_process(config))
-        for spec in SOURCES:
-            if modes[spec.source] == "sandbox":
-                exported |= spec.sandbox_env(sandbox)
-            else:
-                exported |= {name: value for name, value in spec.defaults.items() if not environ.get(name)}
+        for source in registry():
+            exported |= {name: value for name, value in source.defaults().items() if not environ.get(name)}
+            if modes[source.name] == "sandbox":
+                stand_in = pipeline_environment(source.name, sandbox.url, sandbox.config)
+                if stand_in is None:
+                    raise ConfigurationError(f"{source.name}: no credentials set, and the sandbox "
+                                             "does not play this vendor")
+                exported |= stand_in
         exported |= {name: value for name, value in GLOBAL_DEFAULTS.items() if not environ.get(name)}
 
         stack.callback(_restore_environment, {name: os.environ.get(name) for name in exported})

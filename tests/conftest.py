@@ -9,8 +9,10 @@ from datetime import datetime
 import psycopg
 import pytest
 import time_machine
+from psycopg import sql
 
-from local_stack.launcher import SOURCES, LocalStack, local_stack
+from local_stack.launcher import LocalStack, local_stack, source_variables
+from pipelines.sources import registry
 from pipelines.warehouse.urls import libpq_url
 from sandbox.config import (
     CinnoxSandbox,
@@ -76,9 +78,7 @@ def pinned_clock(instant: datetime) -> Iterator[datetime]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The whole local stack, as `make run` starts it, but under a temporary directory and
     with every source on the sandbox whatever the developer's environment holds."""
-    names = set(_ISOLATED_VARS)
-    for spec in SOURCES:
-        names |= set(spec.credential_vars) | set(spec.required_vars) | set(spec.defaults)
+    names = set(_ISOLATED_VARS) | source_variables()
     saved = {name: os.environ.pop(name) for name in names if name in os.environ}
     try:
         with serve_in_thread(TEST_SANDBOX) as (url, _), local_stack(
@@ -92,10 +92,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 @pytest.fixture
 def warehouse(stack: LocalStack) -> Iterator[psycopg.Connection]:
     """A connection to an emptied warehouse (reference data kept)."""
+    tables = ["core.message_events", *(source.raw_table for source in registry()),
+              "ops.quarantine", "ops.partition_loads", "ops.webex_key_state", "ops.webex_truncations"]
     with psycopg.connect(libpq_url(stack.warehouse_url), autocommit=True) as conn:
-        conn.execute("""
-            TRUNCATE core.message_events, raw.mgage_messages, raw.senderguide_interactions,
-                     raw.cinnox_campaign_recipients, raw.webex_transactions, ops.quarantine,
-                     ops.partition_loads, ops.webex_key_state, ops.webex_truncations
-        """)
+        conn.execute(sql.SQL("TRUNCATE {}").format(
+            sql.SQL(", ").join(sql.Identifier(*table.split(".")) for table in tables)))
         yield conn

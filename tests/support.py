@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
-from pipelines.model import clock
+from local_stack.launcher import source_variables
 from pipelines.definitions import defs
-from local_stack.launcher import SOURCES
+from pipelines.model import clock
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
 from tests.instants import pinned_environment
@@ -66,7 +66,6 @@ def child_run_env(local_dir: Path, instant: datetime, **extra: str) -> dict[str,
     its children's starting at `instant`."""
     env = {name: value for name, value in os.environ.items()
            if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
-    for spec in SOURCES:
-        for name in spec.credential_vars + spec.required_vars + tuple(spec.defaults):
-            env.pop(name, None)
+    for name in source_variables():
+        env.pop(name, None)
     return pinned_environment(instant, env | {"PIPELINES_LOCAL_DIR": str(local_dir)} | extra)

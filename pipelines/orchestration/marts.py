@@ -2,10 +2,13 @@
 normalized events automatically (eager automation), so the graph shows what analysts read and
 each refresh records how big the marts are and what the top campaigns look like."""
 
+from collections.abc import Iterator, Sequence
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSelection,
     AssetSpec,
     AutomationCondition,
@@ -21,8 +24,6 @@ from pipelines.orchestration.materialize import OWNERS
 from pipelines.warehouse.queries import query
 from pipelines.warehouse.resource import Warehouse
 
-SOURCES = ("mgage", "senderguide", "cinnox", "webex")
-UPSTREAM = [AssetKey([source, "message_events"]) for source in SOURCES]
 MARTS = {
     "daily_events": "Events per UTC day, source, channel, direction, event type and campaign "
                     "(marts.daily_events).",
@@ -33,17 +34,26 @@ MARTS = {
 }
 
 
-@multi_asset(
-    name="marts",
-    specs=[AssetSpec(AssetKey(["marts", name]), deps=UPSTREAM, description=description,
-                     group_name="marts", owners=OWNERS, kinds={"postgres"},
-                     automation_condition=AutomationCondition.eager())
-           for name, description in MARTS.items()],
-    can_subset=True,
-)
-def marts(context: AssetExecutionContext, warehouse: Warehouse):
-    """The marts are views, always as fresh as core: a refresh checks they read and reports
-    their size and the top campaigns."""
+def marts_assets(upstream: Sequence[AssetKey]) -> AssetsDefinition:
+    """The marts, following every source's normalized events (`upstream`)."""
+
+    @multi_asset(
+        name="marts",
+        specs=[AssetSpec(AssetKey(["marts", name]), deps=upstream, description=description,
+                         group_name="marts", owners=OWNERS, kinds={"postgres"},
+                         automation_condition=AutomationCondition.eager())
+               for name, description in MARTS.items()],
+        can_subset=True,
+    )
+    def marts(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[MaterializeResult]:
+        """The marts are views, always as fresh as core: a refresh checks they read and reports
+        their size and the top campaigns."""
+        yield from _refresh(context, warehouse)
+
+    return marts
+
+
+def _refresh(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[MaterializeResult]:
     with warehouse.engine().connect() as conn:
         sizes = conn.execute(text(query("marts_summary"))).one()
         top = pd.read_sql(text(query("marts_campaigns_preview")), conn)

@@ -26,12 +26,17 @@ from dagster import (
 )
 from sqlalchemy import text
 
-from pipelines.orchestration.checks import check_fetched_landed, check_specs, fetched_landed_spec, run_checks
-from pipelines.transport.http import VendorError, VendorHttp
-from pipelines.transport.paging import Page
+from pipelines.orchestration.checks import (
+    check_fetched_landed,
+    check_specs,
+    fetched_landed_spec,
+    run_checks,
+)
 from pipelines.orchestration.partitions import DAILY_PARTITIONS, partition_dates
 from pipelines.orchestration.run_workers import record_worker
 from pipelines.orchestration.settings import ModelSettings
+from pipelines.transport.http import VendorError, VendorHttp
+from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
 from pipelines.warehouse.queries import query
 from pipelines.warehouse.resource import Warehouse

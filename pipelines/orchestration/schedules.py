@@ -21,13 +21,13 @@ from dagster import (
     ScheduleEvaluationContext,
     schedule,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from pipelines.model import clock
+from pipelines.orchestration.compat import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    UnresolvedAssetJobDefinition,
+)
 from pipelines.orchestration.partitions import lookback_partition_keys
 
 

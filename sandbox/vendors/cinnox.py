@@ -368,3 +368,9 @@ def _result(rows: list[dict[str, Any]]) -> Response:
 
 def _error(status: int, code: int, message: str) -> Response:
     return json_response(status, {"code": code, "message": message})
+
+
+def pipeline_environment(url: str, config: SandboxConfig) -> dict[str, str]:
+    """What points the pipeline's CINNOX source at this sandbox."""
+    return {"CINNOX_BASE_URL": url, "CINNOX_APP_ID": config.cinnox.app_id,
+            "CINNOX_APP_TOKEN": config.cinnox.app_token}

@@ -228,3 +228,10 @@ class MgageApi:
 
 def _error(status: int, message: str) -> Response:
     return json_response(status, {"meta": {"generalErrors": [message], "nextPageUrl": None}, "data": None})
+
+
+def pipeline_environment(url: str, config: SandboxConfig) -> dict[str, str]:
+    """What points the pipeline's mGage source at this sandbox."""
+    return {"MGAGE_BASE_URL": url, "MGAGE_USERNAME": config.mgage.username,
+            "MGAGE_PASSWORD": config.mgage.password,
+            "MGAGE_PROGRAM_IDS": ",".join(config.mgage.program_ids)}

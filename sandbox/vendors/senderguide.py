@@ -239,3 +239,10 @@ def _date_text(value: Any) -> str:
 
 def _error(status: int, text: str) -> Response:
     return json_response(status, {"result": "error", "status": text, "code": status})
+
+
+def pipeline_environment(url: str, config: SandboxConfig) -> dict[str, str]:
+    """What points the pipeline's SenderGuide source at this sandbox (and its account's zone)."""
+    return {"SENDERGUIDE_BASE_URL": url, "SENDERGUIDE_API_KEY": config.senderguide.api_key,
+            "SENDERGUIDE_MESSAGE_IDS": ",".join(config.senderguide.message_ids),
+            "SENDERGUIDE_TIMEZONE": config.senderguide.timezone}

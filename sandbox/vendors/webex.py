@@ -413,3 +413,11 @@ def _unauthorized() -> Response:
 
 def _error(status: int, code: int, description: str) -> Response:
     return json_response(status, {"code": code, "description": description})
+
+
+def pipeline_environment(url: str, config: SandboxConfig) -> dict[str, str]:
+    """What points the pipeline's Webex source at this sandbox (and its tenant's zone); a local
+    sandbox needs no request budget."""
+    return {"WEBEX_BASE_URL": url, "WEBEX_API_KEY": config.webex.api_key,
+            "WEBEX_KEYS": ",".join(config.webex.keys), "WEBEX_TIMEZONE": config.webex.timezone,
+            "WEBEX_MAX_REQUESTS_PER_SECOND": "0"}

@@ -5,7 +5,14 @@ from datetime import date
 import psycopg
 from dagster import AssetCheckSeverity, AssetKey
 
-from pipelines.orchestration.checks import QUARANTINE, RECONCILES, REQUIRED, UNIQUE, UNKNOWN, run_checks
+from pipelines.orchestration.checks import (
+    QUARANTINE,
+    RECONCILES,
+    REQUIRED,
+    UNIQUE,
+    UNKNOWN,
+    run_checks,
+)
 from tests.support import days_ago, run_job
 
 RAW, EVENTS = AssetKey(["mgage", "raw_messages"]), AssetKey(["mgage", "message_events"])

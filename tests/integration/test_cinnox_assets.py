@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg
 import pytest
 from dagster import AssetKey
-from dagster._core.storage.tags import (
+
+from pipelines.model import clock
+from pipelines.orchestration.compat import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
-from pipelines.model import clock
 from pipelines.orchestration.partitions import DAILY_PARTITIONS
 from sandbox.server import SandboxState
 from sandbox.vendors.cinnox import CinnoxApi

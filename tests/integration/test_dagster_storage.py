@@ -13,9 +13,9 @@ from psycopg import sql
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-from pipelines.orchestration.run_workers import WORKER_TAG, fail_dead_runs, worker_tag
-from pipelines.orchestration.dagster_storage import SCHEMA, prepare_storage
 from local_stack.launcher import LocalStack
+from pipelines.orchestration.dagster_storage import SCHEMA, prepare_storage
+from pipelines.orchestration.run_workers import WORKER_TAG, fail_dead_runs, worker_tag
 from pipelines.paths import PROJECT_ROOT
 from pipelines.warehouse.urls import libpq_url
 

@@ -1,6 +1,7 @@
 """The code location as the data team meets it: it loads, every asset explains itself, the
 schedules ask for the right runs, and the marts follow."""
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -8,16 +9,18 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, build_schedule_context
-from dagster._core.storage.tags import (
+
+from local_stack.launcher import LocalStack
+from pipelines.definitions import defs
+from pipelines.model import clock
+from pipelines.orchestration.compat import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
-from pipelines.model import clock
-from pipelines.definitions import defs
-from local_stack.launcher import LocalStack
 from pipelines.paths import PROJECT_ROOT
 from tests.support import materialization_metadata, run_job
+
+SNAPSHOT = PROJECT_ROOT / "tests" / "snapshots" / "definitions.json"
 
 SOURCE_ASSETS = [AssetKey([source, name]) for source, name in (
     ("mgage", "raw_messages"), ("mgage", "message_events"),
@@ -88,3 +91,26 @@ def test_the_webex_request_budget_is_bound_to_the_environment(stack: LocalStack)
     budget = defs.resources["webex"].max_requests_per_second
     assert getattr(budget, "env_var_name", None) == "WEBEX_MAX_REQUESTS_PER_SECOND"
     assert stack.environment["WEBEX_MAX_REQUESTS_PER_SECOND"] == "0"  # none against the sandbox
+
+
+def definitions_snapshot() -> dict:
+    """The wiring of the code location as reviewers should see it change."""
+    graph = defs.resolve_asset_graph()
+    return {
+        "assets": sorted("/".join(key.path) for key in graph.get_all_asset_keys()),
+        "checks": sorted(f"{'/'.join(check.asset_key.path)}:{check.name}"
+                         for check in graph.asset_check_keys),
+        "jobs": sorted(job.name for job in defs.jobs),
+        "schedules": {schedule.name: schedule.cron_schedule for schedule in defs.schedules},
+        "sensors": sorted(sensor.name for sensor in defs.sensors),
+        "pools": {asset.node_def.name: asset.node_def.pool for asset in defs.assets},
+    }
+
+
+def test_the_wiring_matches_its_snapshot() -> None:
+    """Asset keys, checks, jobs, schedules with their cron, sensors and pools: a change to any
+    shows up in review as a change to tests/snapshots/definitions.json."""
+    expected = json.loads(SNAPSHOT.read_text())
+    assert definitions_snapshot() == expected, (
+        f"the Definitions changed; if that is intended, write the new wiring to {SNAPSHOT}: "
+        f"{json.dumps(definitions_snapshot(), indent=1)}")

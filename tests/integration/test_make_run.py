@@ -11,8 +11,8 @@ import psutil
 import psycopg
 import pytest
 
-from pipelines.paths import PROJECT_ROOT
 from local_stack.embedded import embedded_postgres
+from pipelines.paths import PROJECT_ROOT
 from tests.support import child_run_env
 
 pytestmark = pytest.mark.slow

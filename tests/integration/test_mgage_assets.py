@@ -7,11 +7,11 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 from dagster import AssetKey
-from dagster._core.storage.tags import (
+
+from pipelines.orchestration.compat import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
 from sandbox.server import SandboxState
 from sandbox.vendors.mgage import MgageApi
 from tests.conftest import TEST_SANDBOX

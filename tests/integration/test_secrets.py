@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pipelines.paths import PROJECT_ROOT
 from local_stack.embedded import embedded_postgres
+from pipelines.paths import PROJECT_ROOT
 from sandbox.config import (
     CinnoxSandbox,
     MgageSandbox,

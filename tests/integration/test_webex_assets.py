@@ -12,10 +12,10 @@ import pytest
 from dagster import AssetKey
 
 from pipelines.model import clock
-from pipelines.transport.http import VendorError
 from pipelines.sources.webex.assets import load_increments
 from pipelines.sources.webex.client import KeyIncrement, KeyWindow, WebexSession
 from pipelines.sources.webex.mapping import map_transaction
+from pipelines.transport.http import VendorError
 from sandbox.server import SandboxState
 from sandbox.vendors.webex import MAX_COUNT, WebexApi
 from tests.conftest import TEST_SANDBOX

@@ -3,8 +3,8 @@
 A partition is the UTC day a campaign was sent: every recipient row of the campaign belongs
 to it, whatever its own last-updated time. Recipient statuses keep changing for days after
 the send (SMS Pending -> Submitted -> Delivered, WhatsApp Pending -> Delivered -> Read), so
-the last `lookback_days` partitions (client setting, default 7) are re-pulled on each
-scheduled load: `lookback_partition_keys` lists them. A re-pull updates changed rows in place
+the last 7 partitions are re-pulled nightly (the lookback schedule, declared with the source
+in `__init__.py`). A re-pull updates changed rows in place
 (same event_id, new status and loaded_at) and leaves unchanged rows untouched."""
 
 from datetime import timedelta
@@ -13,7 +13,6 @@ from functools import partial
 from dagster import FreshnessPolicy
 
 from pipelines.orchestration.materialize import daily_source_asset
-from pipelines.orchestration.partitions import lookback_partition_keys  # noqa: F401 - documented here
 from pipelines.sources.cinnox.mapping import SOURCE, map_recipient
 
 cinnox_load = daily_source_asset(
@@ -31,8 +30,8 @@ cinnox_load = daily_source_asset(
     description="For each UTC day of the range, list the SMS and WhatsApp campaigns sent that "
                 "day (sent-campaigns-summary), then page through each campaign's recipients "
                 "(sent-campaigns-detail); stage with COPY and merge each day in one transaction. "
-                "Statuses keep changing for days: re-run the last lookback_days partitions "
-                "(default 7) so that changed rows are updated in place.",
+                "Statuses keep changing for days: the lookback schedule re-runs the last 7 "
+                "partitions nightly, so that changed rows are updated in place.",
     raw_description="CINNOX sent-campaign detail rows as received, one per recipient "
                     "(raw.cinnox_campaign_recipients), with the campaign's historyID, name, "
                     "channel and send date from the summary as context.",

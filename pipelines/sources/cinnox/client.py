@@ -11,6 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines.model.events import RecordRejected
+from pipelines.model.timestamps import parse_vendor_time
 from pipelines.transport.http import (
     RequestRate,
     RetryPolicy,
@@ -20,7 +21,6 @@ from pipelines.transport.http import (
     VendorHttp,
 )
 from pipelines.transport.paging import Page, walk_offsets
-from pipelines.model.timestamps import parse_vendor_time
 
 VENDOR = "cinnox"
 SUMMARY_ENDPOINT = "GET /v1/api/apps/{appID}/data/sent-campaigns-summary"
@@ -34,17 +34,14 @@ class CinnoxClient(ConfigurableResource):
     """CINNOX `sent-campaigns-summary` and `sent-campaigns-detail`, App Token as Bearer.
 
     Recipient statuses keep changing for days after a send (Pending, Delivered, Read), so
-    recent days are re-pulled: `lookback_days` says how many (see
-    `pipelines.sources.cinnox.assets.lookback_partition_keys`)."""
+    recent days are re-pulled: the source's lookback schedule says how many
+    (`pipelines/sources/cinnox/__init__.py`)."""
 
     base_url: str = Field(description="API origin from the CINNOX dashboard")
     app_id: str = Field(description="App ID from the CINNOX dashboard")
     app_token: str = Field(description="App Token, sent as Authorization: Bearer")
     page_limit: int = Field(default=100, ge=1,
                             description="rows per page, at most the vendor's maximum")
-    lookback_days: int = Field(default=7, ge=1,
-                               description="UTC days, today included, re-pulled on each scheduled "
-                                           "load because recipient statuses keep changing")
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     max_requests_per_second: float = Field(default=0, ge=0, description=(

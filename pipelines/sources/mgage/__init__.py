@@ -1,1 +1,23 @@
 """mGage SMS Campaign Manager export: sent (MT) and received (MO) SMS per program."""
+
+from pipelines.orchestration.source import Role, Setting, daily_source
+from pipelines.sources.mgage.assets import mgage_load
+from pipelines.sources.mgage.client import MgageClient
+
+DEFINITION = daily_source(
+    name="mgage",
+    resource=MgageClient,
+    settings=(
+        Setting("MGAGE_BASE_URL", "base_url"),
+        Setting("MGAGE_USERNAME", "username", Role.CREDENTIAL),
+        Setting("MGAGE_PASSWORD", "password", Role.CREDENTIAL),
+        Setting("MGAGE_PROGRAM_IDS", "program_ids", Role.REQUIRED),
+    ),
+    load=mgage_load,
+    raw_table="raw.mgage_messages",
+    job_description="Load mGage SMS for the selected UTC days.",
+    # Today's partition fills during the day; Sent -> Delivered keeps moving for a few days.
+    today_cron="5 * * * *",
+    lookback_days=3,
+    lookback_cron="15 2 * * *",
+)

@@ -8,7 +8,7 @@ are not there, and thousands of small keys do not pay a transaction each."""
 import time
 from collections.abc import Iterable
 from contextlib import closing
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -24,14 +24,23 @@ from dagster import (
     multi_asset,
 )
 
-from pipelines.orchestration.checks import check_specs, check_truncations, run_checks, truncations_spec
+from pipelines.orchestration.checks import (
+    check_specs,
+    check_truncations,
+    run_checks,
+    truncations_spec,
+)
 from pipelines.orchestration.materialize import RangeLoad, log_load, results, source_specs
-from pipelines.transport.paging import Page
 from pipelines.orchestration.run_workers import record_worker
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, WebexClient, key_window
 from pipelines.sources.webex.mapping import SOURCE, map_transaction
+from pipelines.transport.paging import Page
+from pipelines.warehouse.key_state import (
+    read_watermarks,
+    record_key_state,
+    release_corrected_quarantine,
+)
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
-from pipelines.warehouse.key_state import read_watermarks, record_key_state, release_corrected_quarantine
 from pipelines.warehouse.resource import Warehouse
 
 TARGET = LoadTarget(source=SOURCE, raw_table="raw.webex_transactions")

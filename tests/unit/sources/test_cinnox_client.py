@@ -7,9 +7,9 @@ from datetime import date
 import httpx
 import pytest
 
+from pipelines.sources.cinnox.client import CinnoxSession, cinnox_http
 from pipelines.transport.http import RetryPolicy, TransientVendorError, VendorError
 from pipelines.transport.paging import PagingError
-from pipelines.sources.cinnox.client import CinnoxSession, cinnox_http
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.001, max_backoff_s=0.002)
 DAY = date(2026, 11, 13)

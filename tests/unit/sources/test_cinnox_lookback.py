@@ -1,8 +1,14 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from dagster import build_schedule_context
 
-from pipelines.sources.cinnox.assets import lookback_partition_keys
+from pipelines.orchestration.compat import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+from pipelines.orchestration.partitions import lookback_partition_keys
+from pipelines.sources.cinnox import DEFINITION
 from pipelines.sources.cinnox.client import CinnoxClient
 
 
@@ -21,7 +27,11 @@ def test_negative_days_are_refused() -> None:
         lookback_partition_keys(date(2026, 3, 2), -1)
 
 
-def test_the_client_re_pulls_a_week_by_default() -> None:
+def test_the_source_re_pulls_a_week_by_default() -> None:
     client = CinnoxClient(base_url="https://cinnox.test", app_id="app", app_token="token")
-    assert (client.lookback_days, client.page_limit) == (7, 100)
-    assert len(lookback_partition_keys(date(2026, 3, 2), client.lookback_days)) == 7
+    assert client.page_limit == 100
+    [lookback] = [s for s in DEFINITION.schedules if s.name.startswith("cinnox_daily_lookback")]
+    context = build_schedule_context(scheduled_execution_time=datetime(2026, 3, 2, 2, 45, tzinfo=UTC))
+    [request] = lookback.evaluate_tick(context).run_requests
+    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG],
+            request.tags[ASSET_PARTITION_RANGE_END_TAG]) == ("2026-02-24", "2026-03-02")  # 7 days

@@ -8,8 +8,8 @@ from datetime import date
 import httpx
 import pytest
 
-from pipelines.transport.http import RetryPolicy, VendorError
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, KeyWindow, WebexClient
+from pipelines.transport.http import RetryPolicy, VendorError
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.001, max_backoff_s=0.002)
 DAY = date(2026, 11, 3)

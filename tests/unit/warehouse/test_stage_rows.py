@@ -3,8 +3,8 @@
 from datetime import UTC, date, datetime
 from functools import partial
 
-from pipelines.transport.paging import Page
 from pipelines.sources.mgage.mapping import map_message
+from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, stage_rows
 
 SCOPE = LoadScope.day(LoadTarget("mgage", "raw.mgage_messages"), date(2026, 11, 30))

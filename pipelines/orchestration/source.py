@@ -1,0 +1,102 @@
+"""What a source declares about itself, once: its name, its client resource and the environment
+variables that configure it (defaults are the resource's own field defaults, stated nowhere
+else), its load asset, its raw table, and when it loads. The code location, the local stack,
+the marts, the bench and the test fixtures iterate the registry (`pipelines.sources.registry`),
+so a new vendor is a new folder under `pipelines/sources/` and no shared file changes."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    AssetSelection,
+    ConfigurableResource,
+    EnvVar,
+    ScheduleDefinition,
+    define_asset_job,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from pipelines.orchestration.compat import UnresolvedAssetJobDefinition
+from pipelines.orchestration.partitions import DAILY_PARTITIONS
+from pipelines.orchestration.schedules import every, lookback, todays_partition
+
+
+class Role(Enum):
+    CREDENTIAL = "credential"  # set: the source talks to its vendor; none set: the sandbox
+    REQUIRED = "required"      # needed with the credentials, no default
+    OPTIONAL = "optional"      # the resource field's default applies when unset
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable of a source and the resource field it binds."""
+
+    env: str
+    field: str
+    role: Role = Role.OPTIONAL
+
+
+@dataclass(frozen=True)
+class SourceDefinition:
+    name: str
+    resource: type[ConfigurableResource]
+    settings: tuple[Setting, ...]
+    load: AssetsDefinition
+    raw_table: str
+    job: UnresolvedAssetJobDefinition
+    schedules: tuple[ScheduleDefinition, ...] = field(default=())
+
+    @property
+    def events_key(self) -> AssetKey:
+        return AssetKey([self.name, "message_events"])
+
+    def variables(self, role: Role) -> tuple[str, ...]:
+        return tuple(setting.env for setting in self.settings if setting.role is role)
+
+    def _field(self, setting: Setting) -> FieldInfo:
+        """The resource field a setting binds, by name or by alias."""
+        fields = self.resource.model_fields
+        return fields.get(setting.field) or next(
+            info for info in fields.values() if info.alias == setting.field)
+
+    def defaults(self) -> dict[str, str]:
+        """The optional variables' defaults, read from the resource's fields."""
+        return {setting.env: str(default) for setting in self.settings
+                if setting.role is Role.OPTIONAL
+                and (default := self._field(setting).default) not in (None, PydanticUndefined)}
+
+    def bound_resource(self) -> ConfigurableResource:
+        """The client resource with every setting bound to its variable, read at run time."""
+        values: dict[str, Any] = {
+            setting.field: EnvVar.int(setting.env) if self._field(setting).annotation is int
+            else EnvVar(setting.env)
+            for setting in self.settings}
+        return self.resource(**values)
+
+
+def daily_source(*, name: str, resource: type[ConfigurableResource], settings: Sequence[Setting],
+                 load: AssetsDefinition, raw_table: str, job_description: str, today_cron: str,
+                 lookback_days: int, lookback_cron: str) -> SourceDefinition:
+    """A day-partitioned source: one job over its group, today's partition on `today_cron`, and
+    the last `lookback_days` days (whose statuses still change) as one run on `lookback_cron`."""
+    job = define_asset_job(f"{name}_daily", selection=AssetSelection.groups(name),
+                           partitions_def=DAILY_PARTITIONS, description=job_description)
+    return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
+                            raw_table=raw_table, job=job,
+                            schedules=(todays_partition(job, today_cron),
+                                       lookback(job, lookback_days, lookback_cron)))
+
+
+def incremental_source(*, name: str, resource: type[ConfigurableResource],
+                       settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
+                       job_description: str, cron: str) -> SourceDefinition:
+    """A source pulled from its own watermarks (no partitions), on `cron`."""
+    job = define_asset_job(f"{name}_incremental", selection=AssetSelection.groups(name),
+                           description=job_description)
+    return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
+                            raw_table=raw_table, job=job, schedules=(every(job, cron),))
