@@ -57,8 +57,8 @@ def load_day(conn: psycopg.Connection, url: str, config: SandboxConfig, day: dat
     client = MgageClient(base_url=url, username=config.mgage.username,
                          password=config.mgage.password, program_ids=",".join(config.mgage.program_ids),
                          read_timeout_s=1.0, connect_timeout_s=1.0)
-    with client.session() as api:
-        api.http.retry = RetryPolicy(max_attempts=6, initial_backoff_s=0.05, max_backoff_s=0.5)
+    with client.session(retry=RetryPolicy(max_attempts=6, initial_backoff_s=0.05,
+                                          max_backoff_s=0.5)) as api:
         load_pages(conn, LoadScope.day(TARGET, day), api.day_pages(day),
                    partial(map_message, default_region="US"))
 

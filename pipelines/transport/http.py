@@ -5,7 +5,7 @@ vendor, endpoint and status but never a credential."""
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -25,10 +25,15 @@ from pipelines.model import clock
 
 
 class VendorError(Exception):
-    """A vendor call that failed for good. The message is safe to log: no credentials."""
+    """A vendor call that failed for good. The message is safe to log: no credentials.
 
-    def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str) -> None:
+    `status` is the HTTP status; `vendor_code` the vendor's own error code from the body (a
+    Webex or CINNOX `code`), when it sent one."""
+
+    def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str, *,
+                 vendor_code: str | None = None) -> None:
         self.vendor, self.endpoint, self.status, self.detail = vendor, endpoint, status, detail
+        self.vendor_code = vendor_code
         status_text = f"HTTP {status}" if status is not None else "no response"
         super().__init__(f"{vendor} {endpoint}: {status_text}: {detail}")
 
@@ -36,10 +41,21 @@ class VendorError(Exception):
 class TransientVendorError(VendorError):
     """A failure worth retrying: throttling, a server error, a vendor body code meaning "later"."""
 
-    def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str,
-                 retry_after: float | None = None) -> None:
-        super().__init__(vendor, endpoint, status, detail)
+    def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str, *,
+                 vendor_code: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(vendor, endpoint, status, detail, vendor_code=vendor_code)
         self.retry_after = retry_after
+
+
+class BearerAuth(httpx.Auth):
+    """`Authorization: Bearer <token>` on every request (SenderGuide, CINNOX, Webex)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["Authorization"] = self._header
+        yield request
 
 
 @dataclass(frozen=True)
@@ -181,7 +197,8 @@ class VendorHttp:
         if response.status_code in _TRANSIENT_STATUSES:
             raise TransientVendorError(
                 self.vendor, endpoint, response.status_code, response.reason_phrase,
-                parse_retry_after(response.headers.get("Retry-After"), self.retry.retry_after_cap_s))
+                retry_after=parse_retry_after(response.headers.get("Retry-After"),
+                                              self.retry.retry_after_cap_s))
         try:
             body = orjson.loads(response.content) if response.content else None
         except orjson.JSONDecodeError:

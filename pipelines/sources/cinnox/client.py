@@ -1,21 +1,22 @@
 """The CINNOX open API's sent-campaign reports as a Dagster resource."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines.model.events import RecordRejected
 from pipelines.model.timestamps import parse_vendor_time
+from pipelines.orchestration.vendor import VendorResource
 from pipelines.transport.http import (
-    RequestRate,
+    BearerAuth,
+    BodyCheck,
+    ErrorCheck,
     RetryPolicy,
-    Timeouts,
     TransientVendorError,
     VendorError,
     VendorHttp,
@@ -30,40 +31,58 @@ DETAIL_ENDPOINT = "GET /v1/api/apps/{appID}/data/sent-campaigns-detail"
 TOO_MANY_REQUESTS = 6451010
 
 
-class CinnoxClient(ConfigurableResource):
+def _check_body(endpoint: str, body: Any) -> None:
+    """A 200 answer is `{code, result, cid}`; a code other than 0 is a failure."""
+    if not isinstance(body, dict) or "code" not in body:
+        raise VendorError(VENDOR, endpoint, 200, "response is not a {code, result} envelope")
+    _raise_for_code(endpoint, 200, body)
+    if not isinstance(body.get("result"), list):
+        raise VendorError(VENDOR, endpoint, 200, "response has no result list")
+
+
+def _check_error(endpoint: str, status: int, body: Any) -> None:
+    """Error answers are `{code, message}`: name the code, and retry "too many requests"."""
+    if status not in (401, 403) and isinstance(body, dict) and "code" in body:
+        _raise_for_code(endpoint, status, body)
+
+
+def _raise_for_code(endpoint: str, status: int, body: dict[str, Any]) -> None:
+    code = str(body.get("code"))
+    if code == "0":
+        return
+    detail = f"code {code}: {str(body.get('message') or 'no message')[:300]}"
+    if code == str(TOO_MANY_REQUESTS):
+        raise TransientVendorError(VENDOR, endpoint, status, detail, vendor_code=code)
+    raise VendorError(VENDOR, endpoint, status, detail, vendor_code=code)
+
+
+class CinnoxClient(VendorResource):
     """CINNOX `sent-campaigns-summary` and `sent-campaigns-detail`, App Token as Bearer.
 
     Recipient statuses keep changing for days after a send (Pending, Delivered, Read), so
     recent days are re-pulled: the source's lookback schedule says how many
     (`pipelines/sources/cinnox/__init__.py`)."""
 
+    vendor: ClassVar[str] = VENDOR
+    check_body: ClassVar[BodyCheck | None] = _check_body
+    check_error: ClassVar[ErrorCheck | None] = _check_error
+    headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
+
     base_url: str = Field(description="API origin from the CINNOX dashboard")
     app_id: str = Field(description="App ID from the CINNOX dashboard")
     app_token: str = Field(description="App Token, sent as Authorization: Bearer")
     page_limit: int = Field(default=100, ge=1,
                             description="rows per page, at most the vendor's maximum")
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 60.0
-    max_requests_per_second: float = Field(default=0, ge=0, description=(
-        "proactive request budget for CINNOX (0: none: pages are asked one at a time anyway)"))
+
+    def auth(self) -> httpx.Auth:
+        return BearerAuth(self.app_token)
 
     @contextmanager
-    def session(self) -> Iterator["CinnoxSession"]:
-        http = cinnox_http(self.base_url, self.app_token,
-                           Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                           rate=RequestRate(self.max_requests_per_second))
-        with http:
+    def session(self, *, retry: RetryPolicy | None = None,
+                transport: httpx.BaseTransport | None = None) -> Iterator["CinnoxSession"]:
+        """An open connection for one run (`retry` and `transport` are for tests)."""
+        with self.open_http(retry=retry, transport=transport) as http:
             yield CinnoxSession(http, self.app_id, self.page_limit)
-
-
-def cinnox_http(base_url: str, app_token: str, timeouts: Timeouts = Timeouts(),
-                retry: RetryPolicy = RetryPolicy(), rate: RequestRate | None = None,
-                transport: httpx.BaseTransport | None = None) -> VendorHttp:
-    """The HTTP layer for CINNOX: Bearer token, envelope and error-code checks."""
-    headers = {"Authorization": f"Bearer {app_token}", "Accept": "application/json"}
-    return VendorHttp(VENDOR, base_url, headers=headers, timeouts=timeouts, retry=retry,
-                      check_body=_check_body, check_error=_check_error, rate=rate,
-                      transport=transport)
 
 
 class CinnoxSession:
@@ -148,28 +167,3 @@ def _sent_on(row: dict[str, Any], day: date) -> bool:
         return parse_vendor_time(row.get("date")).date() == day
     except RecordRejected:
         return True
-
-
-def _check_body(endpoint: str, body: Any) -> None:
-    """A 200 answer is `{code, result, cid}`; a code other than 0 is a failure."""
-    if not isinstance(body, dict) or "code" not in body:
-        raise VendorError(VENDOR, endpoint, 200, "response is not a {code, result} envelope")
-    _raise_for_code(endpoint, 200, body)
-    if not isinstance(body.get("result"), list):
-        raise VendorError(VENDOR, endpoint, 200, "response has no result list")
-
-
-def _check_error(endpoint: str, status: int, body: Any) -> None:
-    """Error answers are `{code, message}`: name the code, and retry "too many requests"."""
-    if status not in (401, 403) and isinstance(body, dict) and "code" in body:
-        _raise_for_code(endpoint, status, body)
-
-
-def _raise_for_code(endpoint: str, status: int, body: dict[str, Any]) -> None:
-    code = str(body.get("code"))
-    if code == "0":
-        return
-    detail = f"code {code}: {str(body.get('message') or 'no message')[:300]}"
-    if code == str(TOO_MANY_REQUESTS):
-        raise TransientVendorError(VENDOR, endpoint, status, detail)
-    raise VendorError(VENDOR, endpoint, status, detail)

@@ -3,14 +3,14 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from dagster import ConfigurableResource
 from pydantic import Field
 
-from pipelines.transport.http import RequestRate, Timeouts, VendorError, VendorHttp
+from pipelines.orchestration.vendor import VendorResource
+from pipelines.transport.http import BodyCheck, RetryPolicy, VendorError, VendorHttp
 from pipelines.transport.paging import Page, follow_next_urls
 
 VENDOR = "mgage"
@@ -20,31 +20,41 @@ _ENDPOINT = "GET /api/messages/program/{programId}"
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
-class MgageClient(ConfigurableResource):
+def _check_body(endpoint: str, body: Any) -> None:
+    """mGage reports failures in meta.generalErrors, even under HTTP 200."""
+    if not isinstance(body, dict) or not isinstance(body.get("meta"), dict):
+        raise VendorError(VENDOR, endpoint, 200, "response has no meta object")
+    errors = body["meta"].get("generalErrors")
+    if errors:
+        raise VendorError(VENDOR, endpoint, 200, f"generalErrors: {errors}"[:300])
+
+
+class MgageClient(VendorResource):
     """mGage `GET /api/messages/program/{programId}` with HTTP Basic auth.
 
     Program ids are configuration: the API has no endpoint that lists them."""
+
+    vendor: ClassVar[str] = VENDOR
+    check_body: ClassVar[BodyCheck | None] = _check_body
 
     base_url: str = Field(default=DEFAULT_BASE_URL, description="API origin")
     username: str = Field(description="SMS API user (from Provisioning)")
     password: str = Field(description="SMS API password")
     program_ids: str = Field(description="comma-separated SMS program ids")
     page_size: int = Field(default=500, ge=1, le=500, description="messages per page (max 500)")
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 60.0
-    max_requests_per_second: float = Field(default=0, ge=0, description=(
-        "proactive request budget for mGage (0: none: pages are asked one at a time anyway)"))
 
     @property
     def programs(self) -> list[str]:
         return [part.strip() for part in self.program_ids.split(",") if part.strip()]
 
+    def auth(self) -> httpx.Auth:
+        return httpx.BasicAuth(self.username, self.password)
+
     @contextmanager
-    def session(self) -> Iterator["MgageSession"]:
-        http = VendorHttp(VENDOR, self.base_url, auth=httpx.BasicAuth(self.username, self.password),
-                          timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                          check_body=_check_body, rate=RequestRate(self.max_requests_per_second))
-        with http:
+    def session(self, *, retry: RetryPolicy | None = None,
+                transport: httpx.BaseTransport | None = None) -> Iterator["MgageSession"]:
+        """An open connection for one run (`retry` and `transport` are for tests)."""
+        with self.open_http(retry=retry, transport=transport) as http:
             yield MgageSession(http, self.page_size, self.programs)
 
 
@@ -84,12 +94,3 @@ class MgageSession:
         for program_id in self.programs:
             for message_type in MESSAGE_TYPES:
                 yield from self.message_pages(program_id, message_type, start, end)
-
-
-def _check_body(endpoint: str, body: Any) -> None:
-    """mGage reports failures in meta.generalErrors, even under HTTP 200."""
-    if not isinstance(body, dict) or not isinstance(body.get("meta"), dict):
-        raise VendorError(VENDOR, endpoint, 200, "response has no meta object")
-    errors = body["meta"].get("generalErrors")
-    if errors:
-        raise VendorError(VENDOR, endpoint, 200, f"generalErrors: {errors}"[:300])

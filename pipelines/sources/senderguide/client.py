@@ -3,14 +3,15 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from dagster import ConfigurableResource
+import httpx
 from pydantic import Field
 
-from pipelines.transport.http import RequestRate, Timeouts, VendorError, VendorHttp
+from pipelines.orchestration.vendor import VendorResource
+from pipelines.transport.http import BearerAuth, BodyCheck, RetryPolicy, VendorError, VendorHttp
 from pipelines.transport.paging import Page, walk_numbered_pages
 
 VENDOR = "senderguide"
@@ -18,10 +19,21 @@ DEFAULT_INTERACTION_TYPES = "sends,opens,clicks,bounces,unsubscribes"
 _ENDPOINT = "POST /api/3.0/messages/interaction-data/{messageId}"
 
 
-class SenderGuideClient(ConfigurableResource):
+def _check_body(endpoint: str, body: Any) -> None:
+    """SenderGuide reports failures as result: "error" with a status text."""
+    if not isinstance(body, dict):
+        raise VendorError(VENDOR, endpoint, 200, "response is not a JSON object")
+    if body.get("result") == "error":
+        raise VendorError(VENDOR, endpoint, body.get("code"), str(body.get("status"))[:300])
+
+
+class SenderGuideClient(VendorResource):
     """SenderGuide `POST /api/3.0/messages/interaction-data/{messageId}`, API key as Bearer.
 
     The account's time zone is configuration: its timestamps and day windows are naive."""
+
+    vendor: ClassVar[str] = VENDOR
+    check_body: ClassVar[BodyCheck | None] = _check_body
 
     base_url: str = Field(description="the tenant's API origin")
     api_key: str = Field(description="API key, sent as Authorization: Bearer")
@@ -29,10 +41,6 @@ class SenderGuideClient(ConfigurableResource):
     interaction_types: str = Field(default=DEFAULT_INTERACTION_TYPES,
                                    description="comma-separated interaction types")
     timezone: str = Field(default="UTC", description="IANA zone of the account's naive timestamps")
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 60.0
-    max_requests_per_second: float = Field(default=0, ge=0, description=(
-        "proactive request budget for SenderGuide (0: none: pages are asked one at a time anyway)"))
 
     @property
     def messages(self) -> list[str]:
@@ -46,12 +54,14 @@ class SenderGuideClient(ConfigurableResource):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def auth(self) -> httpx.Auth:
+        return BearerAuth(self.api_key)
+
     @contextmanager
-    def session(self) -> Iterator["SenderGuideSession"]:
-        http = VendorHttp(VENDOR, self.base_url, headers={"Authorization": f"Bearer {self.api_key}"},
-                          timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                          check_body=_check_body, rate=RequestRate(self.max_requests_per_second))
-        with http:
+    def session(self, *, retry: RetryPolicy | None = None,
+                transport: httpx.BaseTransport | None = None) -> Iterator["SenderGuideSession"]:
+        """An open connection for one run (`retry` and `transport` are for tests)."""
+        with self.open_http(retry=retry, transport=transport) as http:
             yield SenderGuideSession(http, self.messages, self.types)
 
 
@@ -101,11 +111,3 @@ def _records(body: Any) -> list[Any]:
     if not isinstance(records, list):
         raise VendorError(VENDOR, _ENDPOINT, 200, "page has no data list")
     return records
-
-
-def _check_body(endpoint: str, body: Any) -> None:
-    """SenderGuide reports failures as result: "error" with a status text."""
-    if not isinstance(body, dict):
-        raise VendorError(VENDOR, endpoint, 200, "response is not a JSON object")
-    if body.get("result") == "error":
-        raise VendorError(VENDOR, endpoint, body.get("code"), str(body.get("status"))[:300])

@@ -8,18 +8,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import httpx
-from dagster import ConfigurableResource
 from pydantic import Field
 
 from pipelines.model import clock
+from pipelines.orchestration.vendor import VendorResource
 from pipelines.transport.http import (
+    BearerAuth,
+    BodyCheck,
+    ErrorCheck,
     RequestRate,
     RetryPolicy,
-    Timeouts,
     TransientVendorError,
     VendorError,
     VendorHttp,
@@ -76,7 +78,7 @@ class KeyFailure:
     def fatal(self) -> bool:
         """Whether the failure would hit every key alike (credentials, path)."""
         return (self.error.status in _FATAL_STATUSES
-                or getattr(self.error, "vendor_code", None) in _FATAL_CODES)
+                or self.error.vendor_code in _FATAL_CODES)
 
 
 def collect_window(fetch: Callable[[date, date], Sequence[Any]], window: KeyWindow,
@@ -126,69 +128,6 @@ def key_window(key: str, loaded_through: date | None, today: date, *, initial_da
     else:
         first = min(loaded_through - timedelta(days=lookback_days), today)
     return KeyWindow(key, first, today)
-
-
-class WebexClient(ConfigurableResource):
-    """Webex Campaign `GET {transactions_path}?key=&count=&from-date=&to-date=`, API secret key
-    as Bearer. Customer keys are configuration: the API lists no customers."""
-
-    base_url: str = Field(description="the tenant's API origin, e.g. https://{tenant}.webexcampaign.io")
-    api_key: str = Field(description="API secret key, sent as Authorization: Bearer")
-    # `keys` would shadow the mapping protocol Dagster relies on, hence the alias.
-    customer_keys: str = Field(alias="keys", description=(
-        "comma-separated customer keys: MSISDNs, emails or app device ids"))
-    timezone: str = Field(default="UTC", description=(
-        "IANA zone of the tenant server: from-date/to-date and deployment-date are local to it"))
-    transactions_path: str = Field(default=DEFAULT_TRANSACTIONS_PATH, description=(
-        "path of the customer-transactions resource (legacy tenants: /imicampaignapi/...)"))
-    count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT,
-                       description="transactions per answer (the vendor's maximum is 50)")
-    max_concurrency: int = Field(default=8, ge=1, le=64, description="keys fetched at once")
-    initial_days: int = Field(default=7, ge=1, description=(
-        "days (today included) loaded for a key that has no watermark yet"))
-    lookback_days: int = Field(default=0, ge=0, description=(
-        "days before the watermark re-asked each run, to catch late status changes"))
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 60.0
-    max_requests_per_second: int = Field(default=20, ge=0, description=(
-        "proactive request budget for Webex (0: none), shared by all of a run's threads, so "
-        "that fanning out over thousands of keys does not provoke throttling"))
-
-    @property
-    def key_list(self) -> list[str]:
-        """The configured keys, in order, without blanks and repeats. Spellings of one customer
-        (an email's case, an MSISDN's '+') count once: the vendor answers them alike, and two
-        scopes writing the same transactions would keep rewriting each other's rows."""
-        keys: dict[str, str] = {}
-        for key in (part.strip() for part in self.customer_keys.split(",")):
-            if key:
-                keys.setdefault(key_identity(key), key)
-        return list(keys.values())
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone or "UTC")
-
-    def today(self) -> date:
-        """Today on the tenant server's calendar."""
-        return clock.today(self.zone)
-
-    @contextmanager
-    def session(self, *, retry: RetryPolicy | None = None,
-                transport: httpx.BaseTransport | None = None) -> Iterator["WebexSession"]:
-        """An open connection for one run (`retry` and `transport` are for tests)."""
-        make_http = partial(VendorHttp, VENDOR, self.base_url,
-                            headers={"Authorization": f"Bearer {self.api_key}"},
-                            timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                            retry=retry or RetryPolicy(), check_body=_check_body,
-                            check_error=_check_error, transport=transport,
-                            rate=RequestRate(self.max_requests_per_second))
-        session = WebexSession(make_http, self.transactions_path or DEFAULT_TRANSACTIONS_PATH,
-                               self.count, self.max_concurrency)
-        try:
-            yield session
-        finally:
-            session.close()
 
 
 class WebexSession:
@@ -290,26 +229,87 @@ def transactions_of(body: Any, endpoint: str) -> list[Any]:
                                              "object holding one")
 
 
-def _code_error(endpoint: str, body: dict[str, Any]) -> VendorError:
+def _code_error(endpoint: str, status: int, body: dict[str, Any]) -> VendorError:
     """The error a {code, description} object stands for; codes meaning "later" are retried."""
     code = str(body.get("code")).strip()
     description = str(body.get("description") or body.get("message") or "")[:300]
     kind = TransientVendorError if code in _LATER_CODES else VendorError
-    error = kind(VENDOR, endpoint, 200, f"code {code}: {description}")
-    error.vendor_code = code  # type: ignore[attr-defined]
-    return error
+    return kind(VENDOR, endpoint, status, f"code {code}: {description}", vendor_code=code)
 
 
 def _check_body(endpoint: str, body: Any) -> None:
     """Webex reports failures as {code, description}, also under HTTP 200."""
     if isinstance(body, dict) and "code" in body and str(body["code"]).strip() not in _SUCCESS_CODES:
-        raise _code_error(endpoint, body)
+        raise _code_error(endpoint, 200, body)
     transactions_of(body, endpoint)
 
 
 def _check_error(endpoint: str, status: int, body: Any) -> None:
     """An error status whose body's code means "later" (e.g. HTTP 499, code 499) is retried."""
     if isinstance(body, dict) and str(body.get("code")).strip() in _LATER_CODES:
-        error = _code_error(endpoint, body)
-        error.status = status
-        raise error
+        raise _code_error(endpoint, status, body)
+
+
+class WebexClient(VendorResource):
+    """Webex Campaign `GET {transactions_path}?key=&count=&from-date=&to-date=`, API secret key
+    as Bearer. Customer keys are configuration: the API lists no customers."""
+
+    vendor: ClassVar[str] = VENDOR
+    check_body: ClassVar[BodyCheck | None] = _check_body
+    check_error: ClassVar[ErrorCheck | None] = _check_error
+
+    base_url: str = Field(description="the tenant's API origin, e.g. https://{tenant}.webexcampaign.io")
+    api_key: str = Field(description="API secret key, sent as Authorization: Bearer")
+    # `keys` would shadow the mapping protocol Dagster relies on, hence the alias.
+    customer_keys: str = Field(alias="keys", description=(
+        "comma-separated customer keys: MSISDNs, emails or app device ids"))
+    timezone: str = Field(default="UTC", description=(
+        "IANA zone of the tenant server: from-date/to-date and deployment-date are local to it"))
+    transactions_path: str = Field(default=DEFAULT_TRANSACTIONS_PATH, description=(
+        "path of the customer-transactions resource (legacy tenants: /imicampaignapi/...)"))
+    count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT,
+                       description="transactions per answer (the vendor's maximum is 50)")
+    max_concurrency: int = Field(default=8, ge=1, le=64, description="keys fetched at once")
+    initial_days: int = Field(default=7, ge=1, description=(
+        "days (today included) loaded for a key that has no watermark yet"))
+    lookback_days: int = Field(default=0, ge=0, description=(
+        "days before the watermark re-asked each run, to catch late status changes"))
+    max_requests_per_second: int = Field(default=20, ge=0, description=(
+        "proactive request budget for Webex (0: none), shared by all of a run's threads, so "
+        "that fanning out over thousands of keys does not provoke throttling"))
+
+    @property
+    def key_list(self) -> list[str]:
+        """The configured keys, in order, without blanks and repeats. Spellings of one customer
+        (an email's case, an MSISDN's '+') count once: the vendor answers them alike, and two
+        scopes writing the same transactions would keep rewriting each other's rows."""
+        keys: dict[str, str] = {}
+        for key in (part.strip() for part in self.customer_keys.split(",")):
+            if key:
+                keys.setdefault(key_identity(key), key)
+        return list(keys.values())
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone or "UTC")
+
+    def today(self) -> date:
+        """Today on the tenant server's calendar."""
+        return clock.today(self.zone)
+
+    def auth(self) -> httpx.Auth:
+        return BearerAuth(self.api_key)
+
+    @contextmanager
+    def session(self, *, retry: RetryPolicy | None = None,
+                transport: httpx.BaseTransport | None = None) -> Iterator["WebexSession"]:
+        """An open connection for one run (`retry` and `transport` are for tests)."""
+        # One HTTP layer per thread, one request budget for them all.
+        make_http = partial(self.open_http, retry=retry, transport=transport,
+                            rate=RequestRate(self.max_requests_per_second))
+        session = WebexSession(make_http, self.transactions_path or DEFAULT_TRANSACTIONS_PATH,
+                               self.count, self.max_concurrency)
+        try:
+            yield session
+        finally:
+            session.close()

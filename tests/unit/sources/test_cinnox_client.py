@@ -7,7 +7,7 @@ from datetime import date
 import httpx
 import pytest
 
-from pipelines.sources.cinnox.client import CinnoxSession, cinnox_http
+from pipelines.sources.cinnox.client import CinnoxClient, CinnoxSession
 from pipelines.transport.http import RetryPolicy, TransientVendorError, VendorError
 from pipelines.transport.paging import PagingError
 
@@ -27,8 +27,8 @@ def ok(result: list) -> httpx.Response:
 
 
 def session(handler: Callable[[httpx.Request], httpx.Response], limit: int = 2) -> CinnoxSession:
-    http = cinnox_http("https://cinnox.test", TOKEN, retry=FAST,
-                       transport=httpx.MockTransport(handler))
+    client = CinnoxClient(base_url="https://cinnox.test", app_id="app-1", app_token=TOKEN)
+    http = client.open_http(retry=FAST, transport=httpx.MockTransport(handler))
     return CinnoxSession(http, "app-1", limit)
 
 

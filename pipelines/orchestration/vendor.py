@@ -1,0 +1,51 @@
+"""The base of every vendor client resource: the origin, timeouts and request budget are
+declared once, and there is one way to open the vendor's HTTP layer, with one test seam
+(a transport and a retry policy) that every vendor has."""
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+import httpx
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from pipelines.transport.http import (
+    BodyCheck,
+    ErrorCheck,
+    RequestRate,
+    RetryPolicy,
+    Timeouts,
+    VendorHttp,
+)
+
+
+class VendorResource(ConfigurableResource):
+    """A vendor's API as a Dagster resource. A subclass names its vendor, gives its credentials
+    as an `httpx.Auth`, and may check bodies and error answers for the vendor's own codes."""
+
+    vendor: ClassVar[str]
+    check_body: ClassVar[BodyCheck | None] = None
+    check_error: ClassVar[ErrorCheck | None] = None
+    headers: ClassVar[Mapping[str, str]] = {}
+
+    base_url: str = Field(description="the vendor's API origin")
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+    max_requests_per_second: float = Field(default=0, ge=0, description=(
+        "proactive request budget, shared by a run's threads (0: none; paged sources ask one "
+        "page at a time anyway)"))
+
+    def auth(self) -> httpx.Auth:
+        raise NotImplementedError
+
+    def open_http(self, *, retry: RetryPolicy | None = None,
+                  transport: httpx.BaseTransport | None = None,
+                  rate: RequestRate | None = None) -> VendorHttp:
+        """The vendor's HTTP layer (`retry` and `transport` are the tests' seam). Threads that
+        share a budget pass the same `rate`; by default each layer gets its own."""
+        return VendorHttp(self.vendor, self.base_url, auth=self.auth(), headers=type(self).headers,
+                          timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
+                          retry=retry or RetryPolicy(), check_body=type(self).check_body,
+                          check_error=type(self).check_error,
+                          rate=rate or RequestRate(self.max_requests_per_second),
+                          transport=transport)
