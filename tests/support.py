@@ -10,10 +10,12 @@ from pathlib import Path
 import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
+from psycopg import sql
 
 from local_stack.launcher import source_variables
 from pipelines.definitions import defs
 from pipelines.model import clock
+from pipelines.model.events import EVENT_COLUMNS
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
 from tests.instants import pinned_environment
@@ -40,14 +42,14 @@ def materialization_metadata(result: ExecuteInProcessResult, node: str, key: Ass
 
 
 def events_snapshot(conn: psycopg.Connection, source: str | None = None) -> list[tuple]:
-    """Every column that matters of core.message_events (loaded_at included), in a stable order."""
-    return conn.execute("""
-        SELECT event_id, source, channel, direction, event_type, status_raw, occurred_at,
-               recipient, campaign_id, campaign_name, message_id, error_code, error_reason,
-               attributes, partition_date, loaded_at
-        FROM core.message_events
+    """Every column that matters of core.message_events (loaded_at included; first_loaded_at
+    is only ever set once), in a stable order."""
+    columns = sql.SQL(", ").join(sql.Identifier(column.name) for column in EVENT_COLUMNS
+                                 if column.name != "first_loaded_at")
+    return conn.execute(sql.SQL("""
+        SELECT {} FROM core.message_events
         WHERE %(source)s::text IS NULL OR source = %(source)s
-        ORDER BY event_id""", {"source": source}).fetchall()
+        ORDER BY event_id""").format(columns), {"source": source}).fetchall()
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The shared message-event model every source normalizes into (core.message_events)."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from hashlib import blake2b
 from typing import Any, Literal, NamedTuple
@@ -9,6 +10,42 @@ Channel = Literal["sms", "mms", "email", "whatsapp", "app_push", "ussd", "obd"]
 Direction = Literal["outbound", "inbound"]
 
 _KEY_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of core.message_events: its name, Postgres type and meaning. `mapped` columns
+    are what a mapper produces (the fields of MessageEvent, in order); the others the warehouse
+    derives (event_type, partition_date) or keeps (load times)."""
+
+    name: str
+    pg_type: str
+    description: str
+    mapped: bool = True
+
+
+# The event row, defined once: MessageEvent's fields, the staging table, the COPY list, the
+# merge and the Dagster column schema all follow this list; a test holds the migrated table to it.
+EVENT_COLUMNS: tuple[Column, ...] = (
+    Column("event_id", "text", "source-prefixed hash of the vendor's natural key, never of the status"),
+    Column("source", "text", "mgage, senderguide, cinnox, webex"),
+    Column("channel", "text", "sms, mms, email, whatsapp, app_push, ussd, obd"),
+    Column("direction", "text", "outbound (MT, sent by us) or inbound (MO, from the customer)"),
+    Column("event_type", "text", "canonical lifecycle state, from core.event_type_map", mapped=False),
+    Column("status_raw", "text", "the vendor's status or interaction type, verbatim"),
+    Column("occurred_at", "timestamp with time zone", "when it happened, in UTC"),
+    Column("recipient", "text", "E.164 phone, lower-cased email, or app device id"),
+    Column("campaign_id", "text", "the vendor's campaign, program or deployment id"),
+    Column("campaign_name", "text", "the vendor's campaign, program or deployment name"),
+    Column("message_id", "text", "the vendor's id of the message, transaction or sent campaign"),
+    Column("error_code", "text", "the vendor's failure code"),
+    Column("error_reason", "text", "the vendor's failure reason"),
+    Column("attributes", "jsonb", "source-specific details worth querying (network, carrier...)"),
+    Column("partition_date", "date", "the daily partition (UTC) that loads the row", mapped=False),
+    Column("first_loaded_at", "timestamp with time zone", "when the row was first written", mapped=False),
+    Column("loaded_at", "timestamp with time zone", "when the row last changed", mapped=False),
+)
+MAPPED_COLUMNS: tuple[str, ...] = tuple(column.name for column in EVENT_COLUMNS if column.mapped)
 
 
 class MessageEvent(NamedTuple):

@@ -26,6 +26,7 @@ from dagster import (
 )
 from sqlalchemy import text
 
+from pipelines.model.events import EVENT_COLUMNS
 from pipelines.orchestration.checks import (
     check_fetched_landed,
     check_specs,
@@ -52,24 +53,8 @@ RAW_SCHEMA = TableSchema(columns=[
     TableColumn("loaded_at", "timestamptz", description="last time its payload changed"),
 ])
 EVENTS_SCHEMA = TableSchema(columns=[
-    TableColumn("event_id", "text", description="source-prefixed hash of the natural key"),
-    TableColumn("source", "text"),
-    TableColumn("channel", "text", description="sms, mms, email, whatsapp, app_push, ussd, obd"),
-    TableColumn("direction", "text", description="outbound (MT) or inbound (MO)"),
-    TableColumn("event_type", "text", description="canonical lifecycle state"),
-    TableColumn("status_raw", "text", description="the vendor's status, verbatim"),
-    TableColumn("occurred_at", "timestamptz", description="UTC"),
-    TableColumn("recipient", "text", description="E.164 phone, lower-cased email or device id"),
-    TableColumn("campaign_id", "text"),
-    TableColumn("campaign_name", "text"),
-    TableColumn("message_id", "text"),
-    TableColumn("error_code", "text"),
-    TableColumn("error_reason", "text"),
-    TableColumn("attributes", "jsonb", description="source-specific details"),
-    TableColumn("partition_date", "date"),
-    TableColumn("first_loaded_at", "timestamptz"),
-    TableColumn("loaded_at", "timestamptz", description="last time the row changed"),
-])
+    TableColumn(column.name, column.pg_type, description=column.description)
+    for column in EVENT_COLUMNS])
 _TOTALS = ("pages", "records_fetched", "inserted", "updated", "unchanged", "duplicates",
            "quarantined", "unknown_status", "out_of_window")
 

@@ -19,7 +19,8 @@ import psycopg
 
 from pipelines.model.events import MessageEvent, RecordRejected
 from pipelines.transport.paging import Page, prefetch
-from pipelines.warehouse.queries import query, query_with_table
+from pipelines.warehouse import event_sql
+from pipelines.warehouse.queries import query
 
 # Maps one vendor record, with its page's context, to the shared model, or raises RecordRejected.
 Mapper = Callable[[Any, dict[str, Any]], MessageEvent]
@@ -29,6 +30,7 @@ Mapper = Callable[[Any, dict[str, Any]], MessageEvent]
 CHUNK_ROWS = 10_000
 
 _NUL, _REPLACEMENT = "\\u0000", "\\ufffd"  # as JSON escapes
+_NO_EVENT = (None,) * len(event_sql.STAGED_COLUMNS)  # a rejected record's event columns
 
 # Pages fetched and mapped ahead of the COPY: about one chunk, so the vendor keeps streaming
 # while Postgres merges, in bounded memory.
@@ -139,7 +141,7 @@ class ScopeLoad:
 
     def _open_copy(self) -> psycopg.Copy:
         if self._copy is None:
-            self._copy_block = self._cursor.copy(query("copy_stage"))
+            self._copy_block = self._cursor.copy(event_sql.copy_stage())
             self._copy = self._copy_block.__enter__()
         return self._copy
 
@@ -152,7 +154,7 @@ class ScopeLoad:
         """Merge what is staged into raw, core and quarantine, then empty the staging table."""
         self._close_copy()
         cursor = self._cursor
-        cursor.execute(query_with_table("merge_stage", raw_table=self._scope.target.raw_table))
+        cursor.execute(event_sql.merge_stage(self._scope.target.raw_table))
         inserted, updated, unknown_seen = cursor.fetchone()
         self.stats.inserted += inserted
         self.stats.updated += updated
@@ -212,19 +214,16 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope,
         if window is not None and not window[0] <= event.occurred_at < window[1]:
             stats.out_of_window += 1
             continue
-        yield (
-            event.event_id, scope.row_partition_date(event), context_json, payload_json, None,
-            event.source, event.channel, event.direction, event.status_raw,
-            event.occurred_at, event.recipient, event.campaign_id, event.campaign_name,
-            event.message_id, event.error_code, event.error_reason,
-            orjson.dumps(event.attributes).decode(),
-        )
+        # The staged row: the record's keys, then the event's fields in their defined order
+        # (event_sql.STAGED_COLUMNS), its attributes as JSON.
+        yield (event.event_id, scope.row_partition_date(event), context_json, payload_json, None,
+               *event[1:-1], orjson.dumps(event.attributes).decode())
 
 
 def _rejected_row(scope: LoadScope, context_json: str, payload_json: str,
                   reason: str) -> tuple[Any, ...]:
     record_hash = blake2b(f"{context_json}\x1f{payload_json}".encode(), digest_size=16).hexdigest()
-    return (record_hash, scope.partition_date, context_json, payload_json, reason) + (None,) * 12
+    return (record_hash, scope.partition_date, context_json, payload_json, reason) + _NO_EVENT
 
 
 @contextmanager
@@ -238,7 +237,7 @@ def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
     with conn.transaction(), conn.cursor() as cursor:
         # One writer per scope at a time; a second waits, then sees the first's rows.
         cursor.execute(query("lock_scope"), {"source": scope.target.source, "scope": scope.key})
-        cursor.execute(query("create_stage"))
+        cursor.execute(event_sql.create_stage())
         load = ScopeLoad(cursor, scope, stats, run_id, chunk_rows)
         try:
             yield load

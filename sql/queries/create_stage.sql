@@ -1,5 +1,7 @@
 -- One partition load's staging area: the current chunk of records, normalized or rejected, in
 -- fetch order; and the keys of every chunk already merged, for duplicate counts and quarantine.
+-- The event columns after event_id, with their types, come from the event row's one definition
+-- (pipelines/model/events.py), composed by pipelines/warehouse/event_sql.py.
 CREATE TEMP TABLE stage_records (
     seq            bigint GENERATED ALWAYS AS IDENTITY,
     record_id      text        COLLATE "C" NOT NULL,
@@ -7,18 +9,7 @@ CREATE TEMP TABLE stage_records (
     context        jsonb       NOT NULL,
     payload        jsonb       NOT NULL,
     reject_reason  text,
-    source         text,
-    channel        text,
-    direction      text,
-    status_raw     text,
-    occurred_at    timestamptz,
-    recipient      text,
-    campaign_id    text,
-    campaign_name  text,
-    message_id     text,
-    error_code     text,
-    error_reason   text,
-    attributes     jsonb
+    {event_column_types}
 ) ON COMMIT DROP;
 
 CREATE TEMP TABLE stage_keys (

@@ -2,7 +2,7 @@
 -- A record fetched twice (repeated across pages, or changed mid-walk) lands once, as last seen:
 -- within a chunk by DISTINCT ON, across chunks because later chunks merge later.
 -- Rows whose content did not change are left alone, so loaded_at only moves when the vendor
--- changed something. {raw_table} is a fixed identifier chosen by code, never vendor data.
+-- changed something. The raw table is a fixed identifier chosen by code, never vendor data.
 WITH latest AS (
     SELECT DISTINCT ON (record_id) *
     FROM stage_records
@@ -28,34 +28,19 @@ statuses AS (
     LEFT JOIN core.event_type_map AS m
            ON m.source = s.source AND m.status_key = core.status_key(s.status)
 ),
+-- The column lists (written, staged, updates, current, incoming) are composed from the event
+-- row's one definition (pipelines/model/events.py) by pipelines/warehouse/event_sql.py.
 mapped AS (
-    SELECT l.record_id AS event_id, l.source, l.channel, l.direction, s.event_type,
-           l.status_raw, l.occurred_at, l.recipient, l.campaign_id, l.campaign_name,
-           l.message_id, l.error_code, l.error_reason, l.attributes, l.partition_date
+    SELECT {staged}
     FROM latest AS l
     JOIN statuses AS s ON s.source = l.source AND s.status = coalesce(l.status_raw, '')
 ),
 events_written AS (
-    INSERT INTO core.message_events AS t (
-        event_id, source, channel, direction, event_type, status_raw, occurred_at, recipient,
-        campaign_id, campaign_name, message_id, error_code, error_reason, attributes, partition_date)
+    INSERT INTO core.message_events AS t ({written})
     SELECT * FROM mapped
     ON CONFLICT (event_id) DO UPDATE
-    SET source = excluded.source, channel = excluded.channel, direction = excluded.direction,
-        event_type = excluded.event_type, status_raw = excluded.status_raw,
-        occurred_at = excluded.occurred_at, recipient = excluded.recipient,
-        campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name,
-        message_id = excluded.message_id, error_code = excluded.error_code,
-        error_reason = excluded.error_reason, attributes = excluded.attributes,
-        partition_date = excluded.partition_date, loaded_at = now()
-    WHERE (t.source, t.channel, t.direction, t.event_type, t.status_raw, t.occurred_at,
-           t.recipient, t.campaign_id, t.campaign_name, t.message_id, t.error_code,
-           t.error_reason, t.attributes, t.partition_date)
-          IS DISTINCT FROM
-          (excluded.source, excluded.channel, excluded.direction, excluded.event_type,
-           excluded.status_raw, excluded.occurred_at, excluded.recipient, excluded.campaign_id,
-           excluded.campaign_name, excluded.message_id, excluded.error_code,
-           excluded.error_reason, excluded.attributes, excluded.partition_date)
+    SET {updates}, loaded_at = now()
+    WHERE ({current}) IS DISTINCT FROM ({incoming})
     -- An updated row first loaded by this transaction is a record seen again in a later chunk
     -- of the same load: a duplicate, not an update.
     RETURNING xmax = 0 AS inserted, first_loaded_at = now() AS new_in_this_load

@@ -1,6 +1,7 @@
 import psycopg
 
 from local_stack.launcher import LocalStack
+from pipelines.model.events import EVENT_COLUMNS
 from pipelines.paths import MIGRATIONS_DIR
 from pipelines.warehouse.migrations import migrate
 
@@ -36,3 +37,13 @@ def test_status_lookup_ignores_case_and_spacing(warehouse: psycopg.Connection) -
         "SELECT event_type FROM core.event_type_map WHERE source = 'mgage' AND status_key = core.status_key(%s)",
         ("  DELIVERED ",)).fetchone()
     assert row == ("delivered",)
+
+
+def test_the_event_row_is_defined_once_and_the_table_follows_it(warehouse: psycopg.Connection) -> None:
+    """The migrated core.message_events has exactly the columns (and types) of EVENT_COLUMNS,
+    in that order, from which the staging table, COPY, merge and column schema are made."""
+    table = warehouse.execute("""
+        SELECT column_name, data_type FROM information_schema.columns
+        WHERE table_schema = 'core' AND table_name = 'message_events'
+        ORDER BY ordinal_position""").fetchall()
+    assert table == [(column.name, column.pg_type) for column in EVENT_COLUMNS]

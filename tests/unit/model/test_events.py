@@ -1,4 +1,4 @@
-from pipelines.model.events import make_event_id
+from pipelines.model.events import MAPPED_COLUMNS, MessageEvent, make_event_id
 
 
 def test_event_id_is_stable_and_prefixed_by_source() -> None:
@@ -15,3 +15,8 @@ def test_every_key_part_matters_and_parts_do_not_run_together() -> None:
     assert make_event_id("senderguide", "1001", "MT", "+15556667777", "t", "hi") != base
     assert make_event_id("x", "ab", "c") != make_event_id("x", "a", "bc")
     assert make_event_id("x", None, "a") != make_event_id("x", "None", "a")
+
+
+def test_a_mapper_produces_exactly_the_mapped_columns_in_their_order() -> None:
+    # The loader stages an event's fields positionally, attributes last (as JSON).
+    assert MessageEvent._fields == MAPPED_COLUMNS and MAPPED_COLUMNS[-1] == "attributes"

@@ -1,0 +1,52 @@
+"""The load path's SQL around the event row, composed from its one definition
+(`EVENT_COLUMNS` in pipelines/model/events.py): the staging table, the COPY list, and the merge
+into core.message_events. A column added there reaches all three."""
+
+from functools import cache
+
+from psycopg import sql
+
+from pipelines.model.events import EVENT_COLUMNS, MAPPED_COLUMNS
+from pipelines.warehouse.queries import query
+
+# A mapper's columns as staged: event_id is staged as record_id, in front of them.
+STAGED_COLUMNS: tuple[str, ...] = MAPPED_COLUMNS[1:]
+# What a load writes into core.message_events (the load times are the database's).
+WRITTEN_COLUMNS: tuple[str, ...] = tuple(
+    column.name for column in EVENT_COLUMNS if column.name not in ("first_loaded_at", "loaded_at"))
+# Where the merge takes each written column from: the staged record, or its status's mapping.
+_ORIGIN = {"event_id": sql.SQL("l.record_id"), "event_type": sql.SQL("s.event_type")}
+
+
+def _join(parts: list[sql.Composable]) -> sql.Composed:
+    return sql.SQL(", ").join(parts)
+
+
+@cache
+def create_stage() -> sql.Composed:
+    types = {column.name: column.pg_type for column in EVENT_COLUMNS}
+    return sql.SQL(query("create_stage")).format(event_column_types=_join([
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(types[name]))
+        for name in STAGED_COLUMNS]))
+
+
+@cache
+def copy_stage() -> sql.Composed:
+    return sql.SQL(query("copy_stage")).format(
+        event_columns=_join([sql.Identifier(name) for name in STAGED_COLUMNS]))
+
+
+@cache
+def merge_stage(raw_table: str) -> sql.Composed:
+    """The merge of a staged chunk into `raw_table` (a code constant) and core.message_events."""
+    updated = [name for name in WRITTEN_COLUMNS if name != "event_id"]
+    return sql.SQL(query("merge_stage")).format(
+        raw_table=sql.Identifier(*raw_table.split(".")),
+        written=_join([sql.Identifier(name) for name in WRITTEN_COLUMNS]),
+        staged=_join([sql.SQL("{} AS {}").format(_ORIGIN.get(name, sql.Identifier("l", name)),
+                                                 sql.Identifier(name))
+                      for name in WRITTEN_COLUMNS]),
+        updates=_join([sql.SQL("{} = {}").format(sql.Identifier(name), sql.Identifier("excluded", name))
+                       for name in updated]),
+        current=_join([sql.Identifier("t", name) for name in updated]),
+        incoming=_join([sql.Identifier("excluded", name) for name in updated]))
