@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)  ## load the last $$DAYS days of every source and print a summary
 	$(BIN)/python -m local_stack run
 
-test: $(STAMP) browser  ## the layer contracts, then the whole suite (sandbox + embedded Postgres)
+test: $(STAMP) browser  ## the lint gate (ruff, mypy, layer contracts), then the whole suite
+	$(BIN)/ruff check pipelines local_stack sandbox bench tests
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -75,7 +75,7 @@ def ui() -> int:
         # to shut its webserver, daemon and code servers down when asked.
         dagster_dev = subprocess.Popen(
             command, cwd=PROJECT_ROOT,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
         def stop(signum: int, frame: object) -> None:
             dagster_dev.send_signal(signal.SIGINT)

@@ -10,7 +10,8 @@ from sandbox.server import serve_forever
 
 
 def main() -> None:
-    config = SandboxConfig.from_json(os.environ["SANDBOX_CONFIG"]) if os.environ.get("SANDBOX_CONFIG") else SandboxConfig()
+    text = os.environ.get("SANDBOX_CONFIG")
+    config = SandboxConfig.from_json(text) if text else SandboxConfig()
     port = int(os.environ.get("SANDBOX_PORT", "0"))
 
     def ready(url: str) -> None:

@@ -6,12 +6,13 @@ partition. Warnings report what needs a person: unmapped statuses, quarantined r
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import psycopg
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
-from pipelines.warehouse.queries import query, query_with_table
+from pipelines.warehouse.queries import fetch_one, query, query_with_table
 
 UNIQUE = "unique_event_id"
 REQUIRED = "required_columns_present"
@@ -43,8 +44,8 @@ def run_checks(conn: psycopg.Connection, source: str, raw_table: str, raw_key: A
                events_key: AssetKey, days: list[date] | None) -> Iterator[AssetCheckResult]:
     """The checks of `check_specs`, over `days` (all of the source's rows when None)."""
     params = {"source": source, "days": days}
-    events, duplicates, missing, unknown, unknown_values = conn.execute(
-        query("check_events"), params).fetchone()
+    events, duplicates, missing, unknown, unknown_values = fetch_one(conn.execute(
+        query("check_events"), params))
     yield AssetCheckResult(asset_key=events_key, check_name=UNIQUE, passed=duplicates == 0,
                            metadata={"events": events, "duplicate_ids": duplicates})
     yield AssetCheckResult(asset_key=events_key, check_name=REQUIRED, passed=missing == 0,
@@ -96,7 +97,7 @@ def check_truncations(conn: psycopg.Connection, raw_key: AssetKey) -> AssetCheck
                   "latest": _table(truncated[:20], ["key", "local_date", "returned"])})
 
 
-def _table(rows: list[tuple], columns: list[str]) -> MetadataValue:
+def _table(rows: list[tuple[Any, ...]], columns: list[str]) -> MetadataValue:
     if not rows:
         return MetadataValue.md("none")
     return MetadataValue.md(pd.DataFrame(rows, columns=columns).to_markdown(index=False))

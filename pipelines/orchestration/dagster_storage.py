@@ -26,7 +26,9 @@ def storage_url(url: str, schema: str = SCHEMA) -> str:
     SQLAlchemy 2.1 would pick psycopg 3 for a bare `postgresql://`) and `search_path` set to
     Dagster's schema, on top of whatever options the URL already carries."""
     parsed = make_url(url).set(drivername="postgresql+psycopg2")
-    options = " ".join(filter(None, [parsed.query.get("options"), f"-csearch_path={schema}"]))
+    given = parsed.query.get("options")
+    given_options = [given] if isinstance(given, str) else list(given or ())
+    options = " ".join([*given_options, f"-csearch_path={schema}"])
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 

@@ -3,6 +3,7 @@ normalized events automatically (eager automation), so the graph shows what anal
 each refresh records how big the marts are and what the top campaigns look like."""
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -45,7 +46,7 @@ def marts_assets(upstream: Sequence[AssetKey]) -> AssetsDefinition:
                for name, description in MARTS.items()],
         can_subset=True,
     )
-    def marts(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[MaterializeResult]:
+    def marts(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[MaterializeResult[Any]]:
         """The marts are views, always as fresh as core: a refresh checks they read and reports
         their size and the top campaigns."""
         yield from _refresh(context, warehouse)
@@ -53,7 +54,7 @@ def marts_assets(upstream: Sequence[AssetKey]) -> AssetsDefinition:
     return marts
 
 
-def _refresh(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[MaterializeResult]:
+def _refresh(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[MaterializeResult[Any]]:
     with warehouse.engine().connect() as conn:
         sizes = conn.execute(text(query("marts_summary"))).one()
         top = pd.read_sql(text(query("marts_campaigns_preview")), conn)

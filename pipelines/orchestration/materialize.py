@@ -122,7 +122,7 @@ def load_day_range(context: AssetExecutionContext, warehouse: Warehouse, api: Da
 
 def results(warehouse: Warehouse, source: str, raw_key: AssetKey, events_key: AssetKey,
             outcome: RangeLoad, *, scope_rows: int | None = None
-            ) -> tuple[MaterializeResult, MaterializeResult]:
+            ) -> tuple[MaterializeResult[Any], MaterializeResult[Any]]:
     """Materialization metadata for the raw landing asset and the normalized events asset.
 
     `scope_rows` caps the per-scope table (a run of thousands of scopes): the scopes that
@@ -185,7 +185,7 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, client_key
                  partitions_def=DAILY_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
                  pool=source, required_resource_keys={client_key, "warehouse", "model_settings"},
                  description=description)
-    def load(context: AssetExecutionContext) -> Iterable[MaterializeResult | AssetCheckResult]:
+    def load(context: AssetExecutionContext) -> Iterable[MaterializeResult[Any] | AssetCheckResult]:
         record_worker(context.instance, context.run_id)
         client = getattr(context.resources, client_key)
         warehouse: Warehouse = context.resources.warehouse

@@ -4,7 +4,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 
-class ModelSettings(ConfigurableResource):
+class ModelSettings(ConfigurableResource):  # type: ignore[type-arg]  # generic in its own type
     """How vendor values are read into the shared model."""
 
     phone_default_region: str = Field(

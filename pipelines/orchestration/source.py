@@ -44,7 +44,7 @@ class Setting:
 @dataclass(frozen=True)
 class SourceDefinition:
     name: str
-    resource: type[ConfigurableResource]
+    resource: type[ConfigurableResource[Any]]
     settings: tuple[Setting, ...]
     load: AssetsDefinition
     raw_table: str
@@ -70,7 +70,7 @@ class SourceDefinition:
                 if setting.role is Role.OPTIONAL
                 and (default := self._field(setting).default) not in (None, PydanticUndefined)}
 
-    def bound_resource(self) -> ConfigurableResource:
+    def bound_resource(self) -> ConfigurableResource[Any]:
         """The client resource with every setting bound to its variable, read at run time."""
         values: dict[str, Any] = {
             setting.field: EnvVar.int(setting.env) if self._field(setting).annotation is int
@@ -79,7 +79,7 @@ class SourceDefinition:
         return self.resource(**values)
 
 
-def daily_source(*, name: str, resource: type[ConfigurableResource], settings: Sequence[Setting],
+def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settings: Sequence[Setting],
                  load: AssetsDefinition, raw_table: str, job_description: str, today_cron: str,
                  lookback_days: int, lookback_cron: str) -> SourceDefinition:
     """A day-partitioned source: one job over its group, today's partition on `today_cron`, and
@@ -92,7 +92,7 @@ def daily_source(*, name: str, resource: type[ConfigurableResource], settings: S
                                        lookback(job, lookback_days, lookback_cron)))
 
 
-def incremental_source(*, name: str, resource: type[ConfigurableResource],
+def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                        settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
                        job_description: str, cron: str) -> SourceDefinition:
     """A source pulled from its own watermarks (no partitions), on `cron`."""

@@ -19,7 +19,7 @@ from pipelines.transport.http import (
 )
 
 
-class VendorResource(ConfigurableResource):
+class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic in its own type
     """A vendor's API as a Dagster resource. A subclass names its vendor, gives its credentials
     as an `httpx.Auth`, and may check bodies and error answers for the vendor's own codes."""
 

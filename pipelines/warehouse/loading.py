@@ -20,7 +20,7 @@ import psycopg
 from pipelines.model.events import MessageEvent, RecordRejected
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
-from pipelines.warehouse.queries import query
+from pipelines.warehouse.queries import fetch_one, query
 
 # Maps one vendor record, with its page's context, to the shared model, or raises RecordRejected.
 Mapper = Callable[[Any, dict[str, Any]], MessageEvent]
@@ -155,7 +155,7 @@ class ScopeLoad:
         self._close_copy()
         cursor = self._cursor
         cursor.execute(event_sql.merge_stage(self._scope.target.raw_table))
-        inserted, updated, unknown_seen = cursor.fetchone()
+        inserted, updated, unknown_seen = fetch_one(cursor)
         self.stats.inserted += inserted
         self.stats.updated += updated
         self._unknown_seen += unknown_seen
@@ -171,10 +171,10 @@ class ScopeLoad:
         if self._scope.complete:
             cursor.execute(query("quarantine_prune"), self._params)
         cursor.execute(query("load_distinct_records"))
-        (distinct_records,) = cursor.fetchone()
+        (distinct_records,) = fetch_one(cursor)
         if self._unknown_seen:  # exact, over the load's distinct records, only when there are any
             cursor.execute(query("load_unknown_status"))
-            (stats.unknown_status,) = cursor.fetchone()
+            (stats.unknown_status,) = fetch_one(cursor)
         staged = stats.records_fetched - stats.quarantined - stats.out_of_window
         stats.duplicates = staged - distinct_records
         stats.unchanged = distinct_records - stats.inserted - stats.updated
@@ -223,7 +223,7 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope,
 def _rejected_row(scope: LoadScope, context_json: str, payload_json: str,
                   reason: str) -> tuple[Any, ...]:
     record_hash = blake2b(f"{context_json}\x1f{payload_json}".encode(), digest_size=16).hexdigest()
-    return (record_hash, scope.partition_date, context_json, payload_json, reason) + _NO_EVENT
+    return (record_hash, scope.partition_date, context_json, payload_json, reason, *_NO_EVENT)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from pipelines.warehouse.migrations import migrate
 from pipelines.warehouse.urls import libpq_url, sqlalchemy_url
 
 
-class Warehouse(ConfigurableResource):
+class Warehouse(ConfigurableResource):  # type: ignore[type-arg]  # generic in its own type
     """The Postgres warehouse. Pending migrations are applied before any asset uses it."""
 
     url: str = Field(description="Postgres URL (postgresql://user:pass@host:port/db)")

@@ -81,7 +81,7 @@ _SMS_CAMPAIGNS = (
     ("Appointment Reminder", "{brand}: reminder of your appointment tomorrow at {n}:00. Reply C to "
                              "confirm or R to reschedule. Questions? Call us any time, we are happy "
                              "to help you with anything you need."),
-    ("Service Notice", "{brand}：系統將於今晚{n}時進行維護，期間服務可能暫停。"),
+    ("Service Notice", "{brand}：系統將於今晚{n}時進行維護，期間服務可能暫停。"),  # noqa: RUF001 - the vendor's own punctuation
     ("Loyalty Points", "{brand}: you have {n}00 points waiting. "
                        "Redeem them before the end of the month!"),
 )

@@ -76,7 +76,8 @@ class MgageApi:
 
     def _timestamp(self, program_id: str, message_type: str, day: date, index: int, count: int) -> datetime:
         spacing = self._spacing(count)
-        offset = 0 if index == 0 else Draw(self.config.seed, "mgage-t", program_id, message_type, day, index).below(0, spacing)
+        draw = Draw(self.config.seed, "mgage-t", program_id, message_type, day, index)
+        offset = 0 if index == 0 else draw.below(0, spacing)
         centiseconds = index * spacing + offset
         return datetime.combine(day, time(), UTC) + timedelta(milliseconds=10 * centiseconds)
 

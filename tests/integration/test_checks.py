@@ -50,7 +50,8 @@ def test_unknown_statuses_and_quarantine_warn(warehouse: psycopg.Connection) -> 
     assert run_job("mgage_daily", day_under_test().isoformat()).success
     warehouse.execute("UPDATE core.message_events SET event_type = 'unknown', status_raw = 'Teleported' "
                       "WHERE event_id = (SELECT min(event_id) FROM core.message_events)")
-    warehouse.execute("""INSERT INTO ops.quarantine (source, scope, record_hash, partition_date, reason, context, payload)
+    warehouse.execute("""INSERT INTO ops.quarantine
+                             (source, scope, record_hash, partition_date, reason, context, payload)
                          VALUES ('mgage', %s, 'h1', %s, 'not a phone number', '{}', '{}')""",
                       (day_under_test().isoformat(), day_under_test()))
     results = checks(warehouse)

@@ -69,7 +69,8 @@ def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Con
     assert expected > 0
     count = "SELECT count(*) FROM {} WHERE partition_date = %s"
     assert warehouse.execute(count.format("core.message_events"), (day_under_test(),)).fetchone() == (expected,)
-    assert warehouse.execute(count.format("raw.cinnox_campaign_recipients"), (day_under_test(),)).fetchone() == (expected,)
+    raw_rows = warehouse.execute(count.format("raw.cinnox_campaign_recipients"), (day_under_test(),))
+    assert raw_rows.fetchone() == (expected,)
     per_campaign = dict(warehouse.execute(
         "SELECT message_id, count(*) FROM core.message_events GROUP BY 1").fetchall())
     api = sandbox_api()

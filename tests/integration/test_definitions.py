@@ -53,7 +53,8 @@ def test_the_marts_follow_every_source() -> None:
     graph = defs.resolve_asset_graph()
     for name in ("daily_events", "campaign_performance", "recipient_message_status"):
         node = graph.get(AssetKey(["marts", name]))
-        assert {AssetKey([s, "message_events"]) for s in ("mgage", "senderguide", "cinnox", "webex")} <= set(node.parent_keys)
+        sources = ("mgage", "senderguide", "cinnox", "webex")
+        assert {AssetKey([s, "message_events"]) for s in sources} <= set(node.parent_keys)
         assert node.automation_condition is not None and node.group_name == "marts"
     sensor = defs.get_repository_def().get_sensor_def("marts_follow_sources")
     assert sensor.default_status.value == "RUNNING"  # follows without anyone turning it on

@@ -41,7 +41,8 @@ def test_records_repeated_across_pages_load_once_as_last_seen(warehouse: psycopg
     stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2)), page(rec(2, "Delivered"), rec(3))],
                        fake_mapper)
     assert (stats.records_fetched, stats.duplicates, stats.inserted) == (4, 1, 3)
-    statuses = dict(warehouse.execute("SELECT campaign_id || ':' || event_id, status_raw FROM core.message_events").fetchall())
+    statuses = dict(warehouse.execute(
+        "SELECT campaign_id || ':' || event_id, status_raw FROM core.message_events").fetchall())
     assert sorted(statuses.values()) == ["Delivered", "Sent", "Sent"]
     assert warehouse.execute("SELECT count(*) FROM raw.mgage_messages").fetchone() == (3,)
 

@@ -45,7 +45,7 @@ def test_quarantined_then_loaded_once_corrected(source, job, base_url_var, wareh
 
 def test_webex_quarantines_bad_transactions_and_loads_the_rest(warehouse: psycopg.Connection,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    with serve_in_thread(FAULTY) as (url, app):
+    with serve_in_thread(FAULTY) as (url, _):
         monkeypatch.setenv("WEBEX_BASE_URL", url)
         assert run_job("webex_incremental").success
     loaded, quarantined = counts(warehouse, "webex")

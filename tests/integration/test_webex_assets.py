@@ -141,7 +141,7 @@ def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> N
         FROM core.message_events AS e JOIN raw.webex_transactions AS r ON r.record_id = e.event_id
     """).fetchall()
     assert rows
-    for key, channel, recipient, direction, event_type, occurred_at, payload, attributes in rows:
+    for key, channel, recipient, _direction, event_type, occurred_at, payload, attributes in rows:
         if "@" in key:
             assert (channel, recipient) == ("email", key.lower())
         elif key.isdigit():

@@ -177,7 +177,8 @@ def test_statuses_move_forward_with_the_generation() -> None:
             assert all(last_updated(new) > last_updated(old) for old, new in moved)
             if campaign["channel"] == "SMS":  # every SMS chain is past Pending after two steps
                 assert all(new["status"] != "Pending" for _, new in pairs)
-        assert any(new["status"] == "Read" for _, new in zip(before[chosen[1]["id"]], after[chosen[1]["id"]]))
+        pairs = zip(before[chosen[1]["id"]], after[chosen[1]["id"]], strict=True)
+        assert any(new["status"] == "Read" for _, new in pairs)
 
 
 def test_deterministic_from_the_seed(client: httpx.Client) -> None:

@@ -167,7 +167,8 @@ def test_fall_back_day_has_both_passes_of_the_repeated_hour(client: httpx.Client
 
 
 def test_same_seed_same_data_other_seed_other_data(client: httpx.Client) -> None:
-    body = {"interactionType": "opens", "fromDate": "2026-11-02", "toDate": "2026-11-03", "pageNumber": 1, "order": "asc"}
+    body = {"interactionType": "opens", "fromDate": "2026-11-02", "toDate": "2026-11-03",
+            "pageNumber": 1, "order": "asc"}
     mine = post(client, **body).json()
     for seed, same in ((SandboxConfig().seed, True), (7, False)):
         config = SandboxConfig(seed=seed)

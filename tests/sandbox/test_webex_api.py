@@ -239,7 +239,8 @@ def test_event_api(served: tuple[str, SandboxApp], client: httpx.Client) -> None
         assert response.status_code == 200 and response.json()["code"] == code, payload
     response = client.post(EVENTS, content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 200 and response.json()["code"] == 1001
-    assert client.post(EVENTS, json={**event, "event-params": {f"p{n}": "v" for n in range(400)}}).json()["code"] == 1000
+    many_params = {**event, "event-params": {f"p{n}": "v" for n in range(400)}}
+    assert client.post(EVENTS, json=many_params).json()["code"] == 1000
 
 
 def test_event_errors_under_http_500_when_configured() -> None:

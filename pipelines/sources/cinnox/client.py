@@ -96,7 +96,8 @@ class CinnoxSession:
     def _result(self, endpoint_path: str, endpoint: str, params: dict[str, Any]) -> list[Any]:
         body = self.http.request_json("GET", f"{self._data_path}/{endpoint_path}",
                                       endpoint=endpoint, params=params)
-        return body["result"]  # a list: checked by _check_body
+        result: list[Any] = body["result"]  # a list: checked by _check_body
+        return result
 
     def campaigns(self, day: date) -> Iterator[dict[str, Any]]:
         """The summary rows of the campaigns sent on the UTC `day`, each once.

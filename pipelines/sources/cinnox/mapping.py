@@ -15,7 +15,7 @@ _CHANNELS: dict[str, Channel] = {"sms": "sms", "whatsapp": "whatsapp"}
 # "Error Code: 7061120 - 360Dialog bad request", also without the dash, the prefix or a reason.
 # Without the "Error Code" prefix the number must stand alone ("360dialog ..." is not a code).
 _FAILED_REASON = re.compile(
-    r"\s*(?:error\s*code\s*[:#]?\s*(?P<prefixed>\d+)|(?P<bare>\d+)\b)\s*[-–—:]?\s*(?P<reason>.*?)\s*",
+    r"\s*(?:error\s*code\s*[:#]?\s*(?P<prefixed>\d+)|(?P<bare>\d+)\b)\s*[-–—:]?\s*(?P<reason>.*?)\s*",  # noqa: RUF001 - dashes vendors type
     re.IGNORECASE | re.DOTALL)
 
 

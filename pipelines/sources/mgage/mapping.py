@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
+from pipelines.model.events import Direction, MessageEvent, RecordRejected, make_event_id
 from pipelines.model.phones import to_e164
 from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "mgage"
-_DIRECTIONS = {"MT": "outbound", "MO": "inbound"}
+_DIRECTIONS: dict[str, Direction] = {"MT": "outbound", "MO": "inbound"}
 
 
 def map_message(message: Any, context: dict[str, Any], *, default_region: str) -> MessageEvent:

@@ -167,8 +167,9 @@ def _fail_key(context: AssetExecutionContext, failure: KeyFailure, consecutive: 
 def _report_key(context: AssetExecutionContext, increment: KeyIncrement) -> list[dict[str, Any]]:
     """Warn of a key's truncated days and return them as rows of the run's truncation table."""
     key = increment.window.key
-    rows = [{"key": key, "local_date": day.local_date.isoformat(), "returned": day.returned}
-            for day in increment.truncated]
+    rows: list[dict[str, Any]] = [
+        {"key": key, "local_date": day.local_date.isoformat(), "returned": day.returned}
+        for day in increment.truncated]
     if rows:
         context.log.warning(
             f"webex key {key}: {len(rows)} day(s) fill a whole answer on their own, so older "
@@ -180,7 +181,7 @@ def _report_key(context: AssetExecutionContext, increment: KeyIncrement) -> list
 def _table(rows: list[dict[str, Any]], limit: int, what: str) -> str:
     if not rows:
         return f"no {what}"
-    table = pd.DataFrame(rows[:limit]).to_markdown(index=False)
+    table = str(pd.DataFrame(rows[:limit]).to_markdown(index=False))
     if len(rows) > limit:
         table += f"\n\n… and {len(rows) - limit} more {what}"
     return table
@@ -194,7 +195,7 @@ def _table(rows: list[dict[str, Any]], limit: int, what: str) -> str:
                          "splitting windows whose answer is full; load keys in batches, each "
                          "batch's rows with its keys' watermarks and truncated days in one "
                          "transaction.")
-def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult | AssetCheckResult]:
+def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult[Any] | AssetCheckResult]:
     record_worker(context.instance, context.run_id)
     client: WebexClient = context.resources.webex
     warehouse: Warehouse = context.resources.warehouse

@@ -2,7 +2,7 @@
 over a window of tenant-local days, split until no answer is cut, for many keys at once."""
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -185,7 +185,7 @@ class WebexSession:
         """Every transaction of one key in its window, windows split as needed."""
         return collect_window(partial(self.transactions, window.key), window, self.count)
 
-    def fetch_keys(self, windows: Iterable[KeyWindow]) -> Iterator[KeyIncrement | KeyFailure]:
+    def fetch_keys(self, windows: Iterable[KeyWindow]) -> Generator[KeyIncrement | KeyFailure, None, None]:
         """Each key's increment (or failure) as soon as it is fetched, `max_concurrency` keys
         at a time. At most twice that many are fetched ahead of the consumer, so memory holds a
         bounded number of increments however many keys there are. Stopping early cancels the
@@ -220,8 +220,9 @@ def transactions_of(body: Any, endpoint: str) -> list[Any]:
     if isinstance(body, list):
         return body
     if isinstance(body, dict):
-        if isinstance(body.get("transactions"), list):
-            return body["transactions"]
+        transactions = body.get("transactions")
+        if isinstance(transactions, list):
+            return transactions
         lists = [value for value in body.values() if isinstance(value, list)]
         if len(lists) == 1:
             return lists[0]

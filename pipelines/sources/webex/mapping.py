@@ -4,7 +4,7 @@ import re
 from datetime import tzinfo
 from typing import Any
 
-from pipelines.model.events import Channel, MessageEvent, RecordRejected, make_event_id
+from pipelines.model.events import Channel, Direction, MessageEvent, RecordRejected, make_event_id
 from pipelines.model.phones import to_e164
 from pipelines.model.timestamps import parse_vendor_time
 
@@ -55,7 +55,7 @@ def map_transaction(record: Any, context: dict[str, Any], *, zone: tzinfo,
                            default_region)
     status = record.get("transaction-status")
     status_raw = status if isinstance(status, str) else None
-    direction = "inbound" if status_raw and status_key(status_raw) in INBOUND_STATUSES else "outbound"
+    direction: Direction = "inbound" if status_raw and status_key(status_raw) in INBOUND_STATUSES else "outbound"
     error_code = _text(record.get("error-code"))
     if error_code in _NO_ERROR:
         error_code = None
