@@ -2,6 +2,8 @@
 walk the vendor's pages and load them as one scope (one transaction), then report to Dagster.
 A source supplies its client resource, its mapper and its day's time zone; nothing else."""
 
+import functools
+import inspect
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -35,7 +37,6 @@ from pipelines.orchestration.checks import (
 )
 from pipelines.orchestration.partitions import DAILY_PARTITIONS, partition_dates
 from pipelines.orchestration.run_workers import record_worker
-from pipelines.orchestration.settings import ModelSettings
 from pipelines.transport.http import VendorError, VendorHttp
 from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
@@ -69,6 +70,17 @@ class DaySession(Protocol):
 
 class DayClient(Protocol):
     def session(self) -> AbstractContextManager[DaySession]: ...
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """What a day-partitioned source's asset hands the shared load: its typed resources, its
+    mapper, and the zone its days are read in (None: membership comes from the request)."""
+
+    client: DayClient
+    warehouse: Warehouse
+    mapper: Mapper
+    zone: tzinfo | None
 
 
 @dataclass
@@ -164,16 +176,17 @@ def source_specs(source: str, raw_name: str, raw_table: str, raw_description: st
     )
 
 
-def daily_source_asset(*, source: str, raw_name: str, raw_table: str, client_key: str,
-                       make_mapper: Callable[[Any, ModelSettings], Mapper],
-                       day_zone: Callable[[Any], tzinfo | None],
-                       raw_description: str, events_description: str,
-                       description: str, freshness: FreshnessPolicy,
-                       fetched_landed: str | None = None) -> AssetsDefinition:
+def daily_source_asset(*, source: str, raw_name: str, raw_table: str, raw_description: str,
+                       events_description: str, freshness: FreshnessPolicy,
+                       fetched_landed: str | None = None
+                       ) -> Callable[[Callable[..., DayPlan]], AssetsDefinition]:
     """A day-partitioned source's multi-asset: raw landing and normalized events, loaded in one
     pass per day; a range of days runs as one run (one transaction per day), then checked.
-    `fetched_landed` describes the check that fetched rows all landed, for sources whose walk
-    is held to an announced total."""
+
+    It decorates the source's own function, which receives its typed resources by name (the
+    client under the source's name, `warehouse`, `model_settings`) and returns its DayPlan; its
+    docstring is the asset's description. `fetched_landed` describes the check that fetched
+    rows all landed, for sources whose walk is held to an announced total."""
     raw_spec, events_spec = source_specs(source, raw_name, raw_table, raw_description,
                                          events_description, freshness)
     target = LoadTarget(source=source, raw_table=raw_table)
@@ -181,22 +194,26 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, client_key
     if fetched_landed:
         checks.append(fetched_landed_spec(raw_spec.key, fetched_landed))
 
-    @multi_asset(name=f"{source}_load", specs=[raw_spec, events_spec], check_specs=checks,
-                 partitions_def=DAILY_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
-                 pool=source, required_resource_keys={client_key, "warehouse", "model_settings"},
-                 description=description)
-    def load(context: AssetExecutionContext) -> Iterable[MaterializeResult[Any] | AssetCheckResult]:
-        record_worker(context.instance, context.run_id)
-        client = getattr(context.resources, client_key)
-        warehouse: Warehouse = context.resources.warehouse
-        mapper = make_mapper(client, context.resources.model_settings)
-        with client.session() as api:
-            outcome = load_day_range(context, warehouse, api, target, mapper, day_zone(client))
-        yield from results(warehouse, source, raw_spec.key, events_spec.key, outcome)
-        days = partition_dates(context.partition_keys)
-        with warehouse.connect() as conn:
-            yield from run_checks(conn, source, raw_table, raw_spec.key, events_spec.key, days)
-            if fetched_landed:
-                yield check_fetched_landed(conn, source, raw_table, raw_spec.key, days)
+    def decorate(plan: Callable[..., DayPlan]) -> AssetsDefinition:
+        @multi_asset(name=f"{source}_load", specs=[raw_spec, events_spec], check_specs=checks,
+                     partitions_def=DAILY_PARTITIONS, backfill_policy=BackfillPolicy.single_run(),
+                     pool=source, description=inspect.getdoc(plan))
+        @functools.wraps(plan)  # Dagster reads the resources from the plan's own signature
+        def load(context: AssetExecutionContext, **resources: Any
+                 ) -> Iterable[MaterializeResult[Any] | AssetCheckResult]:
+            record_worker(context.instance, context.run_id)
+            day_plan = plan(context, **resources)
+            warehouse = day_plan.warehouse
+            with day_plan.client.session() as api:
+                outcome = load_day_range(context, warehouse, api, target, day_plan.mapper,
+                                         day_plan.zone)
+            yield from results(warehouse, source, raw_spec.key, events_spec.key, outcome)
+            days = partition_dates(context.partition_keys)
+            with warehouse.connect() as conn:
+                yield from run_checks(conn, source, raw_table, raw_spec.key, events_spec.key, days)
+                if fetched_landed:
+                    yield check_fetched_landed(conn, source, raw_table, raw_spec.key, days)
 
-    return load
+        return load
+
+    return decorate

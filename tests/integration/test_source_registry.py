@@ -11,16 +11,17 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from dagster import AssetKey, ConfigurableResource, DagsterInstance, FreshnessPolicy
+from dagster import AssetExecutionContext, AssetKey, ConfigurableResource, DagsterInstance, FreshnessPolicy
 
 from local_stack.launcher import source_mode
 from pipelines.definitions import build_definitions
 from pipelines.model.events import MessageEvent, make_event_id
-from pipelines.orchestration.materialize import daily_source_asset
+from pipelines.orchestration.materialize import DayPlan, daily_source_asset
 from pipelines.orchestration.source import Role, Setting, daily_source
 from pipelines.sources import registry
 from pipelines.transport.http import VendorHttp
 from pipelines.transport.paging import Page
+from pipelines.warehouse.resource import Warehouse
 from tests.support import days_ago
 
 # -- the source, as its folder would hold it ---------------------------------------------------
@@ -62,12 +63,14 @@ def map_echo(record: Any, context: dict[str, Any]) -> MessageEvent:
                         message_id=record["id"])
 
 
-echo_load = daily_source_asset(
-    source="echo", raw_name="raw_messages", raw_table="raw.echo_messages", client_key="echo",
-    make_mapper=lambda client, settings: map_echo, day_zone=lambda client: UTC,
+@daily_source_asset(
+    source="echo", raw_name="raw_messages", raw_table="raw.echo_messages",
     freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=3)),
-    description="Echo messages per UTC day.", raw_description="Echo messages as received.",
-    events_description="Echo messages in the shared model.")
+    raw_description="Echo messages as received.", events_description="Echo messages in the shared model.")
+def echo_load(context: AssetExecutionContext, echo: EchoClient, warehouse: Warehouse) -> DayPlan:
+    """Echo messages per UTC day."""
+    return DayPlan(echo, warehouse, map_echo, zone=UTC)
+
 
 ECHO = daily_source(
     name="echo", resource=EchoClient,

@@ -10,28 +10,21 @@ in `__init__.py`). A re-pull updates changed rows in place
 from datetime import timedelta
 from functools import partial
 
-from dagster import FreshnessPolicy
+from dagster import AssetExecutionContext, FreshnessPolicy
 
-from pipelines.orchestration.materialize import daily_source_asset
+from pipelines.orchestration.materialize import DayPlan, daily_source_asset
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.cinnox.mapping import SOURCE, map_recipient
+from pipelines.warehouse.resource import Warehouse
 
-cinnox_load = daily_source_asset(
+
+@daily_source_asset(
     source=SOURCE,
     raw_name="raw_campaign_recipients",
     raw_table="raw.cinnox_campaign_recipients",
-    client_key="cinnox",
-    make_mapper=lambda client, settings: partial(map_recipient,
-                                                 default_region=settings.phone_default_region),
-    # No time check: a recipient row belongs to its campaign's send day, decided by the
-    # summary request, whatever its own timestamps say.
-    day_zone=lambda client: None,
-    # Today's partition loads several times an hour or two (pipelines/schedules.py).
+    # Today's partition loads every hour (the source's schedules).
     freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
-    description="For each UTC day of the range, list the SMS and WhatsApp campaigns sent that "
-                "day (sent-campaigns-summary), then page through each campaign's recipients "
-                "(sent-campaigns-detail); stage with COPY and merge each day in one transaction. "
-                "Statuses keep changing for days: the lookback schedule re-runs the last 7 "
-                "partitions nightly, so that changed rows are updated in place.",
     raw_description="CINNOX sent-campaign detail rows as received, one per recipient "
                     "(raw.cinnox_campaign_recipients), with the campaign's historyID, name, "
                     "channel and send date from the summary as context.",
@@ -40,3 +33,14 @@ cinnox_load = daily_source_asset(
                        "recipients, the send time in UTC, message_id = historyID, campaign_id = "
                        "the created campaign's id, failedReason split into error code and reason.",
 )
+def cinnox_load(context: AssetExecutionContext, cinnox: CinnoxClient, warehouse: Warehouse,
+                model_settings: ModelSettings) -> DayPlan:
+    """For each UTC day of the range, list the SMS and WhatsApp campaigns sent that day
+    (sent-campaigns-summary), then page through each campaign's recipients
+    (sent-campaigns-detail); stage with COPY and merge each day in one transaction. Statuses
+    keep changing for days: the lookback schedule re-runs the last 7 partitions nightly, so
+    that changed rows are updated in place."""
+    # No time check (zone None): a recipient row belongs to its campaign's send day, decided by
+    # the summary request, whatever its own timestamps say.
+    return DayPlan(cinnox, warehouse,
+                   partial(map_recipient, default_region=model_settings.phone_default_region), zone=None)

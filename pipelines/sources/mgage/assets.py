@@ -3,24 +3,29 @@
 from datetime import UTC, timedelta
 from functools import partial
 
-from dagster import FreshnessPolicy
+from dagster import AssetExecutionContext, FreshnessPolicy
 
-from pipelines.orchestration.materialize import daily_source_asset
+from pipelines.orchestration.materialize import DayPlan, daily_source_asset
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.sources.mgage.client import MgageClient
 from pipelines.sources.mgage.mapping import SOURCE, map_message
+from pipelines.warehouse.resource import Warehouse
 
-mgage_load = daily_source_asset(
+
+@daily_source_asset(
     source=SOURCE,
     raw_name="raw_messages",
     raw_table="raw.mgage_messages",
-    client_key="mgage",
-    make_mapper=lambda client, settings: partial(map_message, default_region=settings.phone_default_region),
-    day_zone=lambda client: UTC,  # mGage dates are GMT
-    # Today's partition loads several times an hour or two (pipelines/schedules.py).
+    # Today's partition loads several times an hour or two (the source's schedules).
     freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
-    description="Walk every configured program, MT and MO, page by page, for each UTC day of "
-                "the range; stage with COPY and merge each day in one transaction.",
     raw_description="mGage MT and MO messages as exported, one row per message "
                     "(raw.mgage_messages), with the program and type they were asked for.",
     events_description="mGage messages in the shared model (core.message_events where "
                        "source = 'mgage'): E.164 recipients, UTC times, canonical event types.",
 )
+def mgage_load(context: AssetExecutionContext, mgage: MgageClient, warehouse: Warehouse,
+               model_settings: ModelSettings) -> DayPlan:
+    """Walk every configured program, MT and MO, page by page, for each UTC day of the range;
+    stage with COPY and merge each day in one transaction."""
+    return DayPlan(mgage, warehouse, partial(map_message, default_region=model_settings.phone_default_region),
+                   zone=UTC)  # mGage dates are GMT

@@ -32,6 +32,7 @@ from pipelines.orchestration.checks import (
 )
 from pipelines.orchestration.materialize import RangeLoad, log_load, results, source_specs
 from pipelines.orchestration.run_workers import record_worker
+from pipelines.orchestration.settings import ModelSettings
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, WebexClient, key_window
 from pipelines.sources.webex.mapping import SOURCE, map_transaction
 from pipelines.transport.paging import Page
@@ -189,19 +190,18 @@ def _table(rows: list[dict[str, Any]], limit: int, what: str) -> str:
 
 @multi_asset(name=f"{SOURCE}_load", specs=[RAW_SPEC, EVENTS_SPEC], pool=SOURCE,
              check_specs=[*check_specs(RAW_SPEC.key, EVENTS_SPEC.key), truncations_spec(RAW_SPEC.key)],
-             required_resource_keys={SOURCE, "warehouse", "model_settings"},
              description="For every configured customer key, concurrently: ask for its "
                          "transactions from its watermark to today (tenant-local days), "
                          "splitting windows whose answer is full; load keys in batches, each "
                          "batch's rows with its keys' watermarks and truncated days in one "
                          "transaction.")
-def webex_load(context: AssetExecutionContext) -> Iterable[MaterializeResult[Any] | AssetCheckResult]:
+def webex_load(context: AssetExecutionContext, webex: WebexClient, warehouse: Warehouse,
+               model_settings: ModelSettings) -> Iterable[MaterializeResult[Any] | AssetCheckResult]:
     record_worker(context.instance, context.run_id)
-    client: WebexClient = context.resources.webex
-    warehouse: Warehouse = context.resources.warehouse
+    client = webex
     mapper: Mapper = partial(
         map_transaction, zone=client.zone,
-        default_region=context.resources.model_settings.phone_default_region)
+        default_region=model_settings.phone_default_region)
     outcome, failures = load_keys(context, client, warehouse, mapper)
     yield from results(warehouse, SOURCE, RAW_SPEC.key, EVENTS_SPEC.key, outcome,
                        scope_rows=_SCOPES_SHOWN)
