@@ -16,8 +16,8 @@ from dagster import DagsterInstance
 
 from bench.sources import SOURCES, BenchSource
 from pipelines.definitions import defs
+from pipelines.warehouse import event_sql
 from pipelines.warehouse.loading import LoadScope, LoadStats, stage_rows
-from pipelines.warehouse.queries import query
 
 
 def peak_rss_mb() -> float:
@@ -63,9 +63,9 @@ def copy_only(source: BenchSource, records: int) -> float:
             if len(prepared) >= 2000:
                 break
     with psycopg.connect(os.environ["WAREHOUSE_URL"]) as conn, conn.cursor() as cursor:
-        cursor.execute(query("create_stage"))
+        cursor.execute(event_sql.create_stage())
         started = time.perf_counter()
-        with cursor.copy(query("copy_stage")) as copy:
+        with cursor.copy(event_sql.copy_stage()) as copy:
             for n in range(records):
                 copy.write_row(prepared[n % len(prepared)])
         return time.perf_counter() - started
