@@ -2,8 +2,9 @@
 declared once, and there is one way to open the vendor's HTTP layer, with one test seam
 (a transport and a retry policy) that every vendor has."""
 
-from collections.abc import Mapping
-from typing import ClassVar
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
 
 import httpx
 from dagster import ConfigurableResource
@@ -37,6 +38,17 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
 
     def auth(self) -> httpx.Auth:
         raise NotImplementedError
+
+    def start_session(self, http: VendorHttp) -> Any:
+        """The vendor's session for one run over an open HTTP layer."""
+        raise NotImplementedError
+
+    @contextmanager
+    def session(self, *, retry: RetryPolicy | None = None,
+                transport: httpx.BaseTransport | None = None) -> Iterator[Any]:
+        """An open connection for one run (`retry` and `transport` are the tests' seam)."""
+        with self.open_http(retry=retry, transport=transport) as http:
+            yield self.start_session(http)
 
     def open_http(self, *, retry: RetryPolicy | None = None,
                   transport: httpx.BaseTransport | None = None,

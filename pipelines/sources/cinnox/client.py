@@ -1,7 +1,6 @@
 """The CINNOX open API's sent-campaign reports as a Dagster resource."""
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -16,7 +15,6 @@ from pipelines.transport.http import (
     BearerAuth,
     BodyCheck,
     ErrorCheck,
-    RetryPolicy,
     TransientVendorError,
     VendorError,
     VendorHttp,
@@ -77,12 +75,8 @@ class CinnoxClient(VendorResource):
     def auth(self) -> httpx.Auth:
         return BearerAuth(self.app_token)
 
-    @contextmanager
-    def session(self, *, retry: RetryPolicy | None = None,
-                transport: httpx.BaseTransport | None = None) -> Iterator["CinnoxSession"]:
-        """An open connection for one run (`retry` and `transport` are for tests)."""
-        with self.open_http(retry=retry, transport=transport) as http:
-            yield CinnoxSession(http, self.app_id, self.page_limit)
+    def start_session(self, http: VendorHttp) -> "CinnoxSession":
+        return CinnoxSession(http, self.app_id, self.page_limit)
 
 
 class CinnoxSession:

@@ -1,7 +1,6 @@
 """The mGage SMS export API as a Dagster resource."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -10,7 +9,7 @@ import httpx
 from pydantic import Field
 
 from pipelines.orchestration.vendor import VendorResource
-from pipelines.transport.http import BodyCheck, RetryPolicy, VendorError, VendorHttp
+from pipelines.transport.http import BodyCheck, VendorError, VendorHttp
 from pipelines.transport.paging import Page, follow_next_urls
 
 VENDOR = "mgage"
@@ -50,12 +49,8 @@ class MgageClient(VendorResource):
     def auth(self) -> httpx.Auth:
         return httpx.BasicAuth(self.username, self.password)
 
-    @contextmanager
-    def session(self, *, retry: RetryPolicy | None = None,
-                transport: httpx.BaseTransport | None = None) -> Iterator["MgageSession"]:
-        """An open connection for one run (`retry` and `transport` are for tests)."""
-        with self.open_http(retry=retry, transport=transport) as http:
-            yield MgageSession(http, self.page_size, self.programs)
+    def start_session(self, http: VendorHttp) -> "MgageSession":
+        return MgageSession(http, self.page_size, self.programs)
 
 
 class MgageSession:

@@ -1,7 +1,6 @@
 """The SenderGuide interaction-data API as a Dagster resource."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -11,7 +10,7 @@ import httpx
 from pydantic import Field
 
 from pipelines.orchestration.vendor import VendorResource
-from pipelines.transport.http import BearerAuth, BodyCheck, RetryPolicy, VendorError, VendorHttp
+from pipelines.transport.http import BearerAuth, BodyCheck, VendorError, VendorHttp
 from pipelines.transport.paging import Page, walk_numbered_pages
 
 VENDOR = "senderguide"
@@ -57,12 +56,8 @@ class SenderGuideClient(VendorResource):
     def auth(self) -> httpx.Auth:
         return BearerAuth(self.api_key)
 
-    @contextmanager
-    def session(self, *, retry: RetryPolicy | None = None,
-                transport: httpx.BaseTransport | None = None) -> Iterator["SenderGuideSession"]:
-        """An open connection for one run (`retry` and `transport` are for tests)."""
-        with self.open_http(retry=retry, transport=transport) as http:
-            yield SenderGuideSession(http, self.messages, self.types)
+    def start_session(self, http: VendorHttp) -> "SenderGuideSession":
+        return SenderGuideSession(http, self.messages, self.types)
 
 
 class SenderGuideSession:
