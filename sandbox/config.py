@@ -73,6 +73,10 @@ class WebexSandbox:
     wrapped_response_share: float = 0.3
     # HTTP status of event API errors: 200 or 500 depending on the tenant's configuration.
     event_error_http_status: int = 200
+    # Share of transactions the vendor reports late: each such one appears in the API only
+    # some time (up to max_late_hours) after its deployment-date, as real reporting lags.
+    late_share: float = 0.0
+    max_late_hours: float = 48.0
 
 
 @dataclass

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from pipelines.model import clock
 from sandbox.config import SandboxConfig
-from sandbox.data import Draw, local_day, naive_text, spread_slot
+from sandbox.data import Draw, LocalDay, local_day, naive_text, spread_slot
 from sandbox.server import Request, Response, Router, SandboxState, json_response
 from sandbox.vendors.auth import bearer_ok
 
@@ -240,12 +240,28 @@ class WebexApi:
             return options[0]
         return self._draw(key, day, index).weighted(2, _MSISDN_CHANNELS)
 
+    def _slot(self, key: str, day: date, index: int) -> tuple[LocalDay, int]:
+        """The tenant-local day and the transaction's place in it."""
+        local = local_day(self.settings.timezone, day)
+        slot = spread_slot(index, self.daily_count(key, day), local.length,
+                           self._draw(key, day, index).unit(0))
+        return local, slot
+
+    def visible(self, key: str, day: date, index: int) -> bool:
+        """Whether the API reports the transaction yet: a late one appears only once its
+        lateness has passed since its deployment-date (on the sandbox's clock)."""
+        if self.settings.late_share <= 0:
+            return True
+        draw = Draw(self.config.seed, "webex-late", self._identity(key), day.isoformat(), index)
+        if draw.unit(0) >= self.settings.late_share:
+            return True
+        local, slot = self._slot(key, day, index)
+        return clock.now() >= local.instant(slot) + timedelta(hours=draw.unit(1) * self.settings.max_late_hours)
+
     def transaction(self, key: str, day: date, index: int, preview: bool = True) -> dict[str, Any]:
         """Transaction `index` (ascending by time) of the key on the tenant-local day."""
         draw = self._draw(key, day, index)
-        count = self.daily_count(key, day)
-        local = local_day(self.settings.timezone, day)
-        slot = spread_slot(index, count, local.length, draw.unit(0))
+        local, slot = self._slot(key, day, index)
         pushed = self._answered_push(key, day, index)
         origin = index if pushed is None else pushed
         channel = self._push_channel(key, day, origin)
@@ -299,6 +315,8 @@ class WebexApi:
         while day >= first_day and len(found) < count:
             for index in range(self.daily_count(key, day) - 1, -1, -1):
                 if channel is not None and self._channel_of(key, day, index) != channel:
+                    continue
+                if not self.visible(key, day, index):
                     continue
                 found.append(self.transaction(key, day, index, preview))
                 if len(found) == count:
@@ -394,10 +412,11 @@ class WebexApi:
     # -- for tests ------------------------------------------------------------------------
 
     def transactions(self, key: str, local_day: date, preview: bool = True) -> list[dict[str, Any]]:
-        """All of the key's transactions on the tenant-local day, ascending (as the sandbox
-        holds them now; a busy day holds more than one call can return)."""
+        """All of the key's transactions on the tenant-local day that the API reports now,
+        ascending (as the sandbox holds them now; a busy day holds more than one call can return)."""
         count = self.daily_count(key, local_day)
-        return [self.transaction(key, local_day, index, preview) for index in range(count)]
+        return [self.transaction(key, local_day, index, preview) for index in range(count)
+                if self.visible(key, local_day, index)]
 
 
 def _parse_date(value: str) -> date:

@@ -1,14 +1,16 @@
 """Webex through Dagster: the sandbox over HTTP into the embedded warehouse, exact counts per
 key, truncated busy days, watermarks, and statuses moving forward."""
 
+import dataclasses
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+import time_machine
 from dagster import AssetKey
 
 from pipelines.model import clock
@@ -16,7 +18,7 @@ from pipelines.sources.webex.assets import load_increments
 from pipelines.sources.webex.client import KeyIncrement, KeyWindow, WebexSession
 from pipelines.sources.webex.mapping import map_transaction
 from pipelines.transport.http import VendorError
-from sandbox.server import SandboxState
+from sandbox.server import SandboxState, serve_in_thread
 from sandbox.vendors.webex import MAX_COUNT, WebexApi
 from tests.conftest import TEST_SANDBOX
 from tests.support import events_snapshot, materialization_metadata, run_job
@@ -27,6 +29,7 @@ EVENTS_KEY = AssetKey(["webex", "message_events"])
 WEBEX = TEST_SANDBOX.webex
 ZONE = ZoneInfo(WEBEX.timezone)
 INITIAL_DAYS = 7  # the client's default window for a key never loaded
+LOOKBACK_DAYS = 2  # the client's default: days before the watermark asked again
 
 
 def sandbox_api(generation: int = 0) -> WebexApi:
@@ -173,8 +176,8 @@ def test_a_second_run_changes_nothing_and_keeps_the_watermarks(warehouse: psycop
     assert marks.keys() == first_marks.keys()
     assert all(marks[key] >= first_marks[key] for key in marks)
     today = loaded_through(warehouse)
-    # Only the watermark's day is asked again, and it holds what it held.
-    refetched = sum(len(held(key, today, today)[0]) for key in WEBEX.keys)
+    # Only the watermark's day and the lookback before it are asked again, and hold what they held.
+    refetched = sum(len(held(key, today - timedelta(days=LOOKBACK_DAYS), today)[0]) for key in WEBEX.keys)
     meta = metadata(again, EVENTS_KEY)
     assert (meta["inserted"], meta["updated"]) == (0, 0)
     assert meta["records_fetched"] == meta["unchanged"] == refetched
@@ -189,7 +192,8 @@ def test_a_key_restarts_at_its_own_watermark(warehouse: psycopg.Connection) -> N
                       (key, mark, ahead, future))
     assert materialize().success
     marks = watermarks(warehouse)
-    assert loaded(warehouse, key) == held(key, mark, today)[0]  # from its watermark, inclusive
+    # From its watermark, inclusive, less the lookback for late transactions.
+    assert loaded(warehouse, key) == held(key, mark - timedelta(days=LOOKBACK_DAYS), today)[0]
     assert loaded(warehouse, fresh) == held(fresh, today - timedelta(days=INITIAL_DAYS - 1), today)[0]
     # A watermark ahead of today (a zone or clock change) asks for today and never moves back.
     assert marks[ahead] == future
@@ -279,3 +283,32 @@ def test_a_quarantined_transaction_leaves_quarantine_once_it_arrives_usable(ware
     assert warehouse.execute("SELECT count(*) FROM ops.quarantine WHERE source = 'webex'").fetchone() == (0,)
     assert warehouse.execute("SELECT status_raw FROM core.message_events WHERE source = 'webex'").fetchone() == (
         "Successfully delivered to the Customer",)
+
+
+@pytest.mark.day_sensitive
+def test_a_transaction_reported_up_to_two_days_late_is_loaded_by_a_later_run(
+        warehouse: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
+    """Half the transactions appear in the API only up to 48 hours after their date: a run
+    two days later, from the watermarks the first run left, loads every one of them."""
+    late = dataclasses.replace(TEST_SANDBOX, webex=dataclasses.replace(WEBEX, late_share=0.5))
+    api = WebexApi(late, SandboxState())
+
+    def reported(key: str, first: date, last: date) -> set[str]:
+        """What the API can give of the key's days now (a busy day: its latest 50)."""
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        return {row["transaction-id"] for day in days
+                for row in api.transactions(key, day)[-MAX_COUNT:]}
+
+    with serve_in_thread(late) as (url, _):
+        monkeypatch.setenv("WEBEX_BASE_URL", url)
+        assert materialize().success
+        today = loaded_through(warehouse)
+        first = today - timedelta(days=INITIAL_DAYS - 1)
+        seen_then = {key: reported(key, first, today) for key in WEBEX.keys}
+        with time_machine.travel(instant + timedelta(days=2, hours=1), tick=True):
+            assert materialize().success
+            seen_now = {key: reported(key, first, today) for key in WEBEX.keys}
+    appeared_late = sum(len(seen_now[key] - seen_then[key]) for key in WEBEX.keys)
+    assert appeared_late > 0  # the data makes the point: some were not there at the first run
+    for key in WEBEX.keys:
+        assert seen_now[key] <= set(loaded(warehouse, key)), key

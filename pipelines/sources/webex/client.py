@@ -273,8 +273,12 @@ class WebexClient(VendorResource):
     max_concurrency: int = Field(default=8, ge=1, le=64, description="keys fetched at once")
     initial_days: int = Field(default=7, ge=1, description=(
         "days (today included) loaded for a key that has no watermark yet"))
-    lookback_days: int = Field(default=0, ge=0, description=(
-        "days before the watermark re-asked each run, to catch late status changes"))
+    # Webex's reporting lags: a transaction can appear in the API up to two days after its
+    # deployment-date. Re-asking the two tenant-local days before the watermark loads it on the
+    # next run. A quiet key still costs one call: the window is split only when an answer is full.
+    lookback_days: int = Field(default=2, ge=0, description=(
+        "tenant-local days before the watermark re-asked each run, so that transactions the "
+        "vendor reports late (up to that many days) are still loaded"))
     max_requests_per_second: int = Field(default=20, ge=0, description=(
         "proactive request budget for Webex (0: none), shared by all of a run's threads, so "
         "that fanning out over thousands of keys does not provoke throttling"))
