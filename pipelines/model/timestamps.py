@@ -22,4 +22,7 @@ def parse_vendor_time(value: object, zone: tzinfo = UTC) -> datetime:
         raise RecordRejected(f"unparseable timestamp: {value!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00: beyond the last representable day
+        raise RecordRejected(f"timestamp out of range: {value!r}") from None

@@ -15,8 +15,11 @@ _CHANNELS: dict[str, Channel] = {"sms": "sms", "whatsapp": "whatsapp"}
 # "Error Code: 7061120 - 360Dialog bad request", also without the dash, the prefix or a reason.
 # Without the "Error Code" prefix the number must stand alone ("360dialog ..." is not a code).
 _FAILED_REASON = re.compile(
-    r"\s*(?:error\s*code\s*[:#]?\s*(?P<prefixed>\d+)|(?P<bare>\d+)\b)\s*[-–—:]?\s*(?P<reason>.*?)\s*",  # noqa: RUF001 - dashes vendors type
+    r"(?:error\s*code\s*[:#]?\s*(?P<prefixed>\d+)|(?P<bare>\d+)\b)\s*[-–—:]?\s*(?P<reason>.*)",  # noqa: RUF001 - dashes vendors type
     re.IGNORECASE | re.DOTALL)
+# The text is stripped before matching and the reason is greedy, so matching is linear in the
+# text; and a vendor's reason is capped (the raw payload keeps it whole).
+MAX_REASON_CHARS = 1_000
 
 
 def map_recipient(record: Any, context: dict[str, Any], *, default_region: str) -> MessageEvent:
@@ -67,7 +70,7 @@ def parse_failed_reason(value: Any) -> tuple[str | None, str | None]:
     gives ("7061120", "360Dialog bad request"); text without a code is all reason."""
     if value is None or isinstance(value, bool):
         return None, None
-    text = str(value).strip()
+    text = str(value).strip()[:MAX_REASON_CHARS].strip()
     if not text:
         return None, None
     match = _FAILED_REASON.fullmatch(text)

@@ -31,3 +31,9 @@ def test_naive_times_are_read_in_the_given_zone_across_dst() -> None:
 def test_unusable_values_reject_the_record(value: object) -> None:
     with pytest.raises(RecordRejected):
         parse_vendor_time(value)
+
+
+def test_a_timestamp_beyond_the_representable_range_is_rejected_not_raised() -> None:
+    # Its UTC instant falls after 9999-12-31: an OverflowError used to fail the whole load.
+    with pytest.raises(RecordRejected, match="out of range"):
+        parse_vendor_time("9999-12-31T23:59:59-01:00")

@@ -182,3 +182,13 @@ def test_unusable_records_are_rejected_with_a_reason(record: object, context: di
                                                      reason: str) -> None:
     with pytest.raises(RecordRejected, match=reason):
         mapped(record, context)
+
+
+def test_a_huge_failed_reason_is_read_in_bounded_work() -> None:
+    # Runs of spaces made the old pattern backtrack quadratically (40,000 spaces took 9 s;
+    # these 400,000 would take hours). The text is capped and the pattern is linear.
+    spaces = " " * 400_000
+    code, reason = parse_failed_reason(f"Error Code: 7061120 - bad{spaces}request{spaces}!")
+    assert code == "7061120" and reason == "bad"  # the rest lies beyond the cap
+    code, reason = parse_failed_reason("Error Code: 7061120 - " + "x" * 400_000)
+    assert code == "7061120" and len(reason) < 1_000
