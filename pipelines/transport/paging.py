@@ -24,20 +24,42 @@ class PagingError(VendorError):
     """The vendor's paging contradicts itself (a loop, a foreign origin, a short count)."""
 
 
+# Bounds on a walk, whatever the vendor says: a day of one program or email at the vendors'
+# page sizes is far below them, and a vendor that keeps naming new pages (or announces 10^9 of
+# them) is stopped with an error instead of being walked for ever.
+MAX_PAGES = 100_000
+MAX_EMPTY_PAGES_IN_A_ROW = 10
+
+
+def _check_page_count(vendor: str, endpoint: str, pages: int, max_pages: int) -> None:
+    if pages > max_pages:
+        raise PagingError(vendor, endpoint, None,
+                          f"more than {max_pages} pages in one walk; stopped (raise the cap if real)")
+
+
 def follow_next_urls(http: VendorHttp, path: str, *, endpoint: str, params: Mapping[str, Any],
-                     next_url: Callable[[Any], str | None]) -> Iterator[Any]:
+                     next_url: Callable[[Any], str | None],
+                     is_empty: Callable[[Any], bool] = lambda body: False,
+                     max_pages: int = MAX_PAGES) -> Iterator[Any]:
     """Yield each page body, following the next-page URL each body names until it names none.
 
     Next URLs may be absolute or relative; they resolve against the page that named them and
     must stay on the configured origin (credentials are never sent elsewhere). A URL seen twice
-    in one walk is an error, not an endless loop."""
+    in one walk is an error, not an endless loop; so are more than `max_pages` pages and more
+    than MAX_EMPTY_PAGES_IN_A_ROW empty pages (by `is_empty`) that still name a next one."""
     url = http.base_url.join(path).copy_merge_params(params)
     seen: set[str] = set()
+    empty_in_a_row = 0
     while True:
         if str(url) in seen:
             raise PagingError(http.vendor, endpoint, None, "next page URL repeats an earlier page")
         seen.add(str(url))
+        _check_page_count(http.vendor, endpoint, len(seen), max_pages)
         body = http.request_json("GET", url, endpoint=endpoint)
+        empty_in_a_row = empty_in_a_row + 1 if is_empty(body) else 0
+        if empty_in_a_row > MAX_EMPTY_PAGES_IN_A_ROW:
+            raise PagingError(http.vendor, endpoint, None,
+                              f"{empty_in_a_row} empty pages in a row still name a next page; stopped")
         yield body
         following = next_url(body)
         if not following:
@@ -92,12 +114,18 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 
 def walk_numbered_pages(fetch: Callable[[int], Any], *, vendor: str, endpoint: str,
                         totals_of: Callable[[Any], tuple[int, int]],
-                        records_of: Callable[[Any], Sequence[Any]]) -> Iterator[Sequence[Any]]:
+                        records_of: Callable[[Any], Sequence[Any]],
+                        max_pages: int = MAX_PAGES) -> Iterator[Sequence[Any]]:
     """Yield the records of pages 1..total_pages, with the totals taken from page 1 (later
     pages may omit them). Fewer or more rows than the advertised total is an error: a silent
     gap, or pages that shifted while being read."""
     first = fetch(1)
     total_pages, total_rows = totals_of(first)
+    # Each page holds at least one row (an empty answer: one page at most).
+    if not 0 <= total_pages <= max(1, total_rows) or total_rows < 0:
+        raise PagingError(vendor, endpoint, None,
+                          f"page 1 announced {total_pages} pages for {total_rows} rows; not believed")
+    _check_page_count(vendor, endpoint, total_pages, max_pages)
     received = 0
     for number in range(1, total_pages + 1):
         records = records_of(first if number == 1 else fetch(number))
@@ -110,7 +138,7 @@ def walk_numbered_pages(fetch: Callable[[int], Any], *, vendor: str, endpoint: s
 
 
 def walk_offsets(fetch: Callable[[int, int], Sequence[Any]], *, limit: int, vendor: str,
-                 endpoint: str) -> Iterator[Sequence[Any]]:
+                 endpoint: str, max_pages: int = MAX_PAGES) -> Iterator[Sequence[Any]]:
     """Yield the records of each page asked for by `fetch(offset, limit)`, from offset 0, until
     a page shorter than `limit` (possibly empty) says there is no more.
 
@@ -120,7 +148,10 @@ def walk_offsets(fetch: Callable[[int, int], Sequence[Any]], *, limit: int, vend
         raise ValueError(f"limit must be 1 or more, not {limit}")
     offset = 0
     previous: Sequence[Any] | None = None
+    pages = 0
     while True:
+        pages += 1
+        _check_page_count(vendor, endpoint, pages, max_pages)
         records = fetch(offset, limit)
         if previous is not None and records and list(records) == list(previous):
             raise PagingError(vendor, endpoint, None,

@@ -68,7 +68,8 @@ class MgageSession:
                   "endDate": end.strftime(_DATE_FORMAT), "pageSize": self.page_size}
         bodies = follow_next_urls(self.http, f"/api/messages/program/{quote(program_id, safe='')}",
                                   endpoint=_ENDPOINT, params=params,
-                                  next_url=lambda body: body["meta"].get("nextPageUrl"))
+                                  next_url=lambda body: body["meta"].get("nextPageUrl"),
+                                  is_empty=lambda body: not (body.get("data") or {}).get("messages"))
         for body in bodies:
             data = body.get("data") or {}
             yield Page(records=data.get("messages") or [], context={

@@ -86,3 +86,10 @@ def test_limit_must_be_positive() -> None:
     fetch, _ = serving([])
     with pytest.raises(ValueError, match="limit"):
         walk(fetch, 0)
+
+
+def test_an_offset_walk_stops_at_its_page_cap() -> None:
+    fetch, asked = serving(list(range(1_000)))
+    with pytest.raises(PagingError, match="more than 5 pages"):
+        list(walk_offsets(fetch, limit=10, vendor="acme", endpoint="GET /x", max_pages=5))
+    assert len(asked) == 5

@@ -96,3 +96,28 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops_early() -> None:
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before
+
+
+def endless(empty: bool) -> VendorHttp:
+    """A vendor that always names a new next page (each page empty, or holding one item)."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        return httpx.Response(200, json={"items": [] if empty else [page], "next": f"/items?page={page + 1}"})
+
+    return VendorHttp("acme", "https://api.acme.test", transport=httpx.MockTransport(handler))
+
+
+def test_empty_pages_that_keep_naming_a_next_page_stop_the_walk() -> None:
+    walked = follow_next_urls(endless(empty=True), "/items", endpoint="GET /items", params={},
+                              next_url=lambda body: body["next"], is_empty=lambda body: not body["items"])
+    with pytest.raises(PagingError, match="11 empty pages in a row"):
+        list(walked)
+
+
+def test_a_walk_stops_at_its_page_cap() -> None:
+    walked = follow_next_urls(endless(empty=False), "/items", endpoint="GET /items", params={},
+                              next_url=lambda body: body["next"], max_pages=25)
+    pages = []
+    with pytest.raises(PagingError, match="more than 25 pages"):
+        pages.extend(walked)
+    assert len(pages) == 25
