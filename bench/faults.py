@@ -29,7 +29,8 @@ TARGET = LoadTarget("mgage", "raw.mgage_messages")
 MODES = ("clean", *TRANSPORT_MODES, *RECORD_MODES, "flaky")
 FLAKY = {"throttle": 0.05, "server_error": 0.1, "drop": 0.05, "truncate": 0.05, "slow": 0.05}
 # Per request for transport faults; per record (malformed), page (duplicate) or walk (next URLs).
-RATES = {"malformed": 0.01, "duplicate": 0.5, "foreign_next": 0.5, "loop_next": 0.5}
+# A gzip bomb is refused, not retried: the run fails and is run again, so it is kept rare.
+RATES = {"malformed": 0.01, "duplicate": 0.5, "foreign_next": 0.5, "loop_next": 0.5, "bomb": 0.08}
 TRANSPORT_RATE = 0.4
 MAX_RUNS = 5
 

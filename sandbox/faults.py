@@ -2,9 +2,10 @@
 
 Transport faults wrap any vendor's answer at the request seam: 429 with Retry-After (seconds or
 an HTTP date), 500/502/503, a connection closed mid-body, truncated JSON, an answer slower
-than the client's timeout. Each fires on a request with probability `rate`, decided by hashing
-the seed, the mode, the request and how many times that same request was seen; a request is
-faulted at most `max_consecutive` times in a row, so a client that retries gets through.
+than the client's timeout, a small gzip body that inflates to 100 MB (a gzip bomb). Each fires
+on a request with probability `rate`, decided by hashing the seed, the mode, the request and
+how many times that same request was seen; a request is faulted at most `max_consecutive`
+times in a row, so a client that retries (or a run that is re-run) gets through.
 
 Record faults: every vendor sends malformed records (missing fields, unparseable dates,
 numbers or emails that are not, the string "null") until the status generation reaches
@@ -20,7 +21,7 @@ from email.utils import format_datetime
 from pipelines.model import clock
 from sandbox.data import Draw
 
-TRANSPORT_MODES = ("throttle", "server_error", "drop", "truncate", "slow")
+TRANSPORT_MODES = ("throttle", "server_error", "drop", "truncate", "slow", "bomb")
 RECORD_MODES = ("malformed", "duplicate", "foreign_next", "loop_next")
 
 

@@ -3,6 +3,7 @@
 Vendors register routes on a Router. Every request passes through `SandboxApp.handle`, the
 one seam where fault injection wraps the vendors' answers."""
 
+import gzip
 import re
 import socket
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
+from functools import cache
 from hashlib import blake2b
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -127,6 +129,9 @@ class SandboxApp:
         if fault == "server_error":
             status = Draw(faults.settings.seed, "status", fingerprint).choice(0, (500, 502, 503))
             return json_response(status, {"code": status, "message": "Internal server error"})
+        if fault == "bomb":
+            return Response(200, gzip_bomb(), {"Content-Type": "application/json",
+                                               "Content-Encoding": "gzip"})
         if fault == "slow":
             time.sleep(faults.settings.slow_s)
         response = self.router.dispatch(request)
@@ -141,6 +146,12 @@ class SandboxApp:
 
     def _advance(self, request: Request, match: re.Match[str]) -> Response:
         return json_response(200, {"generation": self.state.advance()})
+
+
+@cache
+def gzip_bomb() -> bytes:
+    """About 100 KB of gzip that inflates to 100 MB of valid JSON."""
+    return gzip.compress(b'{"data": "' + b" " * 100_000_000 + b'"}', compresslevel=9)
 
 
 def _fingerprint(request: Request) -> str:

@@ -5,7 +5,8 @@ vendor, endpoint and status but never a credential."""
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+import zlib
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -69,8 +70,12 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Timeouts:
+    """Connect and read (between two bytes) timeouts, and an overall deadline per request:
+    a vendor that drips a byte a minute never hits the read timeout."""
+
     connect_s: float = 10.0
     read_s: float = 60.0
+    total_s: float = 300.0
 
     def as_httpx(self) -> httpx.Timeout:
         return httpx.Timeout(self.read_s, connect=self.connect_s)
@@ -135,6 +140,39 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, TransientVendorError | httpx.TransportError)
 
 
+# A decoded answer larger than this is refused: the vendors' largest pages are a few MB, and a
+# compressed body that inflates past it (a gzip bomb) is stopped while inflating.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_CHUNK_BYTES = 256 * 1024
+_ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+class BodyTooLarge(VendorError):
+    """An answer over the byte cap, decoded: refused, never retried."""
+
+
+def _decoded_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body, decoded, in chunks of at most _CHUNK_BYTES: gzip and deflate are inflated here
+    a chunk at a time (httpx would inflate a whole network chunk at once); any other encoding
+    is left to httpx."""
+    if response.is_stream_consumed:  # a body already in memory (a test's fake transport)
+        yield response.content
+        return
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        yield from response.iter_raw(_CHUNK_BYTES)
+        return
+    if encoding not in _ZLIB_WBITS:
+        yield from response.iter_bytes(_CHUNK_BYTES)
+        return
+    inflater = zlib.decompressobj(_ZLIB_WBITS[encoding])
+    for raw in response.iter_raw(_CHUNK_BYTES):
+        data = raw
+        while data:
+            yield inflater.decompress(data, _CHUNK_BYTES)
+            data = inflater.unconsumed_tail
+
+
 class VendorHttp:
     """An httpx client bound to one vendor's base URL and credentials, with retries.
 
@@ -144,13 +182,16 @@ class VendorHttp:
                  headers: Mapping[str, str] | None = None, timeouts: Timeouts = Timeouts(),
                  retry: RetryPolicy = RetryPolicy(), check_body: BodyCheck | None = None,
                  check_error: ErrorCheck | None = None, rate: RequestRate | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.vendor = vendor
         self.base_url = httpx.URL(base_url)
         self.retry = retry
         self._check_body = check_body
         self._check_error = check_error
         self._rate = rate
+        self._timeouts = timeouts
+        self._max_body_bytes = max_body_bytes
         self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
                                     timeout=timeouts.as_httpx(), transport=transport)
         self.calls = 0
@@ -190,9 +231,11 @@ class VendorHttp:
         if self._rate is not None:
             self._rate.acquire()
         self.calls += 1
+        started = time.monotonic()
         try:
-            response = self._client.request(method, url, params=params, json=json)
-        except httpx.TransportError as error:
+            with self._client.stream(method, url, params=params, json=json) as response:
+                content = self._read_body(response, endpoint, started)
+        except (httpx.TransportError, zlib.error) as error:
             raise TransientVendorError(self.vendor, endpoint, None, type(error).__name__) from None
         if response.status_code in _TRANSIENT_STATUSES:
             raise TransientVendorError(
@@ -200,7 +243,7 @@ class VendorHttp:
                 retry_after=parse_retry_after(response.headers.get("Retry-After"),
                                               self.retry.retry_after_cap_s))
         try:
-            body = orjson.loads(response.content) if response.content else None
+            body = orjson.loads(content) if content else None
         except orjson.JSONDecodeError:
             if response.is_success:
                 # A cut-off body is usually the connection's fault, not the request's.
@@ -215,6 +258,21 @@ class VendorHttp:
         if self._check_body is not None:
             self._check_body(endpoint, body)
         return body
+
+    def _read_body(self, response: httpx.Response, endpoint: str, started: float) -> bytes:
+        """The decoded body, read within the byte cap and the request's overall deadline."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in _decoded_chunks(response):
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise BodyTooLarge(self.vendor, endpoint, response.status_code,
+                                   f"answer over {self._max_body_bytes} bytes decoded; refused")
+            if time.monotonic() - started > self._timeouts.total_s:
+                raise TransientVendorError(self.vendor, endpoint, response.status_code,
+                                           f"answer not complete within {self._timeouts.total_s:.0f} s")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -1,3 +1,7 @@
+import gzip
+import json
+import time
+import zlib
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 
@@ -7,7 +11,9 @@ import time_machine
 
 from pipelines.model import clock
 from pipelines.transport.http import (
+    BodyTooLarge,
     RetryPolicy,
+    Timeouts,
     TransientVendorError,
     VendorError,
     VendorHttp,
@@ -92,3 +98,38 @@ def test_other_origins_are_refused_before_any_request() -> None:
     with pytest.raises(VendorError, match="another origin"):
         http.request_json("GET", "https://evil.test/steal", endpoint="GET /x")
     assert seen == []
+
+
+def streamed(body: bytes, headers: dict[str, str] | None = None, pause_s: float = 0.0):
+    """A handler whose answer arrives as a stream, in 64 KB pieces (as from a socket)."""
+    class Pieces(httpx.SyncByteStream):
+        def __iter__(self):
+            for start in range(0, len(body), 65_536):
+                time.sleep(pause_s)
+                yield body[start:start + 65_536]
+
+    return lambda request: httpx.Response(200, headers=headers or {}, stream=Pieces())
+
+
+def test_a_gzip_bomb_is_refused_while_inflating_and_not_retried() -> None:
+    bomb = gzip.compress(b'{"items": "' + b" " * 80_000_000 + b'"}')  # 80 MB from ~80 KB
+    http = vendor(streamed(bomb, {"Content-Encoding": "gzip"}), max_body_bytes=1_000_000)
+    with pytest.raises(BodyTooLarge, match="over 1000000 bytes decoded"):
+        http.request_json("GET", "/things", endpoint="GET /things")
+    assert (http.calls, http.retries) == (1, 0)
+
+
+def test_compressed_and_plain_answers_read_whole_within_the_cap() -> None:
+    body = json.dumps({"items": list(range(50_000))}).encode()
+    for encoding, data in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)), ("identity", body)):
+        http = vendor(streamed(data, {"Content-Encoding": encoding}))
+        assert http.request_json("GET", "/things", endpoint="GET /things") == {"items": list(range(50_000))}
+
+
+def test_an_answer_that_drips_past_the_overall_deadline_is_a_transient_failure() -> None:
+    # Each piece comes well within a read timeout, but the whole answer takes longer than allowed.
+    http = vendor(streamed(b"[" + b" " * 300_000 + b"]", pause_s=0.02),
+                  timeouts=Timeouts(total_s=0.01), retry=RetryPolicy(max_attempts=2, initial_backoff_s=0.001))
+    with pytest.raises(TransientVendorError, match="not complete within"):
+        http.request_json("GET", "/things", endpoint="GET /things")
+    assert http.calls == 2  # retried once, as a slow vendor would be
