@@ -3,6 +3,7 @@ backoff and jitter on transient failures, `Retry-After` honoured, and errors tha
 vendor, endpoint and status but never a credential."""
 
 import random
+import re
 import threading
 import time
 import zlib
@@ -23,6 +24,19 @@ from tenacity import (
 )
 
 from pipelines.model import clock
+
+# Vendor error text goes into exception messages, logs and Dagster: it is cut short, and what
+# looks like personal data (an email address, a phone number or any long run of digits) is
+# masked, since vendors echo the recipient they could not handle.
+VENDOR_TEXT_CHARS = 160
+_PERSONAL = re.compile(r"[^\s@]+@[^\s@]+|\+?\d[\d\s().-]{5,}\d")
+
+
+def vendor_text(value: object) -> str:
+    """A vendor's error text as safe to log: whitespace folded, personal data masked, capped."""
+    text = " ".join(str(value).split())[:4 * VENDOR_TEXT_CHARS]
+    masked = _PERSONAL.sub("<redacted>", text)
+    return masked if len(masked) <= VENDOR_TEXT_CHARS else masked[:VENDOR_TEXT_CHARS - 1] + "…"
 
 
 class VendorError(Exception):
@@ -293,8 +307,8 @@ def _describe_error(response: httpx.Response, body: Any) -> str:
     if isinstance(body, Mapping):
         for key in ("message", "description", "status", "generalErrors"):
             if key in body:
-                return str(body[key])[:300]
+                return vendor_text(body[key])
         meta = body.get("meta")
         if isinstance(meta, Mapping) and meta.get("generalErrors"):
-            return str(meta["generalErrors"])[:300]
+            return vendor_text(meta["generalErrors"])
     return response.reason_phrase or "error"

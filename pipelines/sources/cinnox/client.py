@@ -18,6 +18,7 @@ from pipelines.transport.http import (
     TransientVendorError,
     VendorError,
     VendorHttp,
+    vendor_text,
 )
 from pipelines.transport.paging import Page, walk_offsets
 
@@ -48,7 +49,7 @@ def _raise_for_code(endpoint: str, status: int, body: dict[str, Any]) -> None:
     code = str(body.get("code"))
     if code == "0":
         return
-    detail = f"code {code}: {str(body.get('message') or 'no message')[:300]}"
+    detail = f"code {code}: {vendor_text(body.get('message') or 'no message')}"
     if code == str(TOO_MANY_REQUESTS):
         raise TransientVendorError(VENDOR, endpoint, status, detail, vendor_code=code)
     raise VendorError(VENDOR, endpoint, status, detail, vendor_code=code)

@@ -9,7 +9,7 @@ import httpx
 from pydantic import Field
 
 from pipelines.orchestration.vendor import VendorResource
-from pipelines.transport.http import BodyCheck, VendorError, VendorHttp
+from pipelines.transport.http import BodyCheck, VendorError, VendorHttp, vendor_text
 from pipelines.transport.paging import Page, follow_next_urls
 
 VENDOR = "mgage"
@@ -25,7 +25,7 @@ def _check_body(endpoint: str, body: Any) -> None:
         raise VendorError(VENDOR, endpoint, 200, "response has no meta object")
     errors = body["meta"].get("generalErrors")
     if errors:
-        raise VendorError(VENDOR, endpoint, 200, f"generalErrors: {errors}"[:300])
+        raise VendorError(VENDOR, endpoint, 200, f"generalErrors: {vendor_text(errors)}")
 
 
 class MgageClient(VendorResource):

@@ -10,7 +10,7 @@ import httpx
 from pydantic import Field
 
 from pipelines.orchestration.vendor import VendorResource
-from pipelines.transport.http import BearerAuth, BodyCheck, VendorError, VendorHttp
+from pipelines.transport.http import BearerAuth, BodyCheck, VendorError, VendorHttp, vendor_text
 from pipelines.transport.paging import Page, walk_numbered_pages
 
 VENDOR = "senderguide"
@@ -23,7 +23,7 @@ def _check_body(endpoint: str, body: Any) -> None:
     if not isinstance(body, dict):
         raise VendorError(VENDOR, endpoint, 200, "response is not a JSON object")
     if body.get("result") == "error":
-        raise VendorError(VENDOR, endpoint, body.get("code"), str(body.get("status"))[:300])
+        raise VendorError(VENDOR, endpoint, body.get("code"), vendor_text(body.get("status")))
 
 
 class SenderGuideClient(VendorResource):

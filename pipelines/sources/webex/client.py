@@ -25,6 +25,7 @@ from pipelines.transport.http import (
     TransientVendorError,
     VendorError,
     VendorHttp,
+    vendor_text,
 )
 
 VENDOR = "webex"
@@ -233,7 +234,7 @@ def transactions_of(body: Any, endpoint: str) -> list[Any]:
 def _code_error(endpoint: str, status: int, body: dict[str, Any]) -> VendorError:
     """The error a {code, description} object stands for; codes meaning "later" are retried."""
     code = str(body.get("code")).strip()
-    description = str(body.get("description") or body.get("message") or "")[:300]
+    description = vendor_text(body.get("description") or body.get("message") or "")
     kind = TransientVendorError if code in _LATER_CODES else VendorError
     return kind(VENDOR, endpoint, status, f"code {code}: {description}", vendor_code=code)
 

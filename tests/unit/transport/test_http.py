@@ -133,3 +133,13 @@ def test_an_answer_that_drips_past_the_overall_deadline_is_a_transient_failure()
     with pytest.raises(TransientVendorError, match="not complete within"):
         http.request_json("GET", "/things", endpoint="GET /things")
     assert http.calls == 2  # retried once, as a slow vendor would be
+
+
+def test_vendor_error_text_is_short_and_masks_personal_data() -> None:
+    body = {"message": "Number +1 (415) 555-0100 and asha.kulkarni@example.in rejected: " + "x" * 400}
+    http = vendor(lambda request: httpx.Response(400, json=body))
+    with pytest.raises(VendorError) as error:
+        http.request_json("GET", "/things", endpoint="GET /things")
+    message = str(error.value)
+    assert "555-0100" not in message and "example.in" not in message and "<redacted>" in message
+    assert len(error.value.detail) <= 160
