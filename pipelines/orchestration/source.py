@@ -43,6 +43,8 @@ class Setting:
 
 @dataclass(frozen=True)
 class SourceDefinition:
+    """A vendor source as the rest of the product sees it (see the module's docstring)."""
+
     name: str
     resource: type[ConfigurableResource[Any]]
     settings: tuple[Setting, ...]
