@@ -70,6 +70,9 @@ class MessageEvent(NamedTuple):
 class RecordRejected(Exception):
     """A vendor record that cannot be normalized; it goes to quarantine with this reason.
 
+    A reason is a category ("not a phone number"), never the offending value: it is grouped
+    by and shown in Dagster, while the value stays in the quarantined payload, in the warehouse.
+
     `occurred_at` is the record's time when it could be read: a broken record dated outside
     the window being loaded belongs to another scope, which quarantines it (and, once the vendor
     corrects it, loads it) there."""

@@ -82,7 +82,7 @@ def parse_failed_reason(value: Any) -> tuple[str | None, str | None]:
 def _channel(value: Any) -> Channel:
     channel = _CHANNELS.get(str(value).replace(" ", "").lower()) if isinstance(value, str) else None
     if channel is None:
-        raise RecordRejected(f"unknown campaign channel: {value!r}")
+        raise RecordRejected("unknown campaign channel")
     return channel
 
 
@@ -93,14 +93,14 @@ def _recipient(record: dict[str, Any], default_region: str) -> str:
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if raw is None or isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise RecordRejected(f"missing or malformed recipient: {raw!r}")
+        raise RecordRejected("missing or malformed recipient")
     country = record.get("recipientCountry")
     region = country.strip().upper() if isinstance(country, str) else ""
     if region not in phonenumbers.SUPPORTED_REGIONS:
         region = default_region
     recipient = to_e164(str(raw), region)
     if recipient is None:
-        raise RecordRejected(f"not a phone number: {raw!r}")
+        raise RecordRejected("not a phone number")
     return recipient
 
 

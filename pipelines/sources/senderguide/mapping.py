@@ -20,10 +20,10 @@ def map_interaction(record: Any, context: dict[str, Any], *, zone: tzinfo) -> Me
     occurred_at = parse_vendor_time(record.get("interaction_date"), zone)
     email = record.get("contact_email")
     if not isinstance(email, str) or "@" not in email:
-        raise RecordRejected(f"missing or malformed contact_email: {email!r}", occurred_at)
+        raise RecordRejected("missing or malformed contact_email", occurred_at)
     contact_id = record.get("contact_id")
     if contact_id is None or isinstance(contact_id, bool):
-        raise RecordRejected(f"missing contact_id: {contact_id!r}", occurred_at)
+        raise RecordRejected("missing contact_id", occurred_at)
     interaction_type = record.get("interaction_type") or context["interaction_type"]
     message_id = str(record.get("message_id") or context["message_id"])
     return MessageEvent(
