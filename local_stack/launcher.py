@@ -4,6 +4,7 @@ source without real credentials. The choice is made here, at start-up, and hande
 through the environment that its resources read with EnvVar."""
 
 import os
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
             warehouse_url = server.database_url("warehouse")
             dagster_url = dagster_url or server.database_url("dagster")
         exported["WAREHOUSE_URL"] = warehouse_url
+        exported["PIPELINES_PII_KEY"] = _pii_key(environ, local_dir, embedded=not environ.get("WAREHOUSE_URL"))
         dagster_url = dagster_url or warehouse_url
         prepare_storage(dagster_url)  # whole before anything opens it, whatever killed us before
         exported["DAGSTER_POSTGRES_URL"] = storage_url(dagster_url)
@@ -99,6 +101,25 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
         stack.callback(_restore_environment, {name: os.environ.get(name) for name in exported})
         os.environ.update(exported)
         yield LocalStack(warehouse_url=warehouse_url, modes=modes, sandbox=sandbox, environment=exported)
+
+
+def _pii_key(environ: Mapping[str, str], local_dir: Path, *, embedded: bool) -> str:
+    """PIPELINES_PII_KEY, the pseudonyms' secret: from the environment, or for the embedded
+    warehouse generated once and kept in local state (0600); a real warehouse needs it set,
+    so that its pseudonyms stay the same whichever machine runs the pipeline."""
+    if environ.get("PIPELINES_PII_KEY"):
+        return environ["PIPELINES_PII_KEY"]
+    if not embedded:
+        raise ConfigurationError("PIPELINES_PII_KEY is required with WAREHOUSE_URL: the secret of "
+                                 "the pseudonyms that stand for personal data outside the warehouse")
+    kept = local_dir / "pii.key"
+    if not kept.exists():
+        local_dir.mkdir(parents=True, exist_ok=True)
+        fresh = kept.with_suffix(".partial")
+        fresh.write_text(secrets.token_urlsafe(32))
+        fresh.chmod(0o600)
+        fresh.replace(kept)  # atomic: a kill never leaves a half-written key
+    return kept.read_text().strip()
 
 
 def _dagster_home(environ: Mapping[str, str], local_dir: Path) -> dict[str, str]:

@@ -24,7 +24,8 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
         sensors=[marts_follow_sources, dead_run_sensor],
         resources={
             "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),
-            "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION")),
+            "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION"),
+                                            pii_key=EnvVar("PIPELINES_PII_KEY")),
             **{source.name: source.bound_resource() for source in sources},
         },
     )

@@ -45,7 +45,7 @@ TEST_SANDBOX = SandboxConfig(
 )
 
 _ISOLATED_VARS = ("WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "PIPELINES_LOCAL_DIR",
-                  "PHONE_DEFAULT_REGION")
+                  "PHONE_DEFAULT_REGION", "PIPELINES_PII_KEY")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -67,7 +67,33 @@ def child_run_env(local_dir: Path, instant: datetime, **extra: str) -> dict[str,
     and sandbox under `local_dir` (unless `extra` configures otherwise), with its clock and
     its children's starting at `instant`."""
     env = {name: value for name, value in os.environ.items()
-           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME"}}
+           if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "PIPELINES_PII_KEY"}}
     for name in source_variables():
         env.pop(name, None)
     return pinned_environment(instant, env | {"PIPELINES_LOCAL_DIR": str(local_dir)} | extra)
+
+
+def database_text(conn: psycopg.Connection) -> str:
+    """Every row of every table of the database, as text."""
+    tables = conn.execute("""SELECT table_schema, table_name FROM information_schema.tables
+                             WHERE table_type = 'BASE TABLE'
+                               AND table_schema NOT IN ('pg_catalog', 'information_schema')""").fetchall()
+    return "\n".join(
+        row[0] for schema, table in tables
+        for row in conn.execute(sql.SQL("SELECT t::text FROM {} AS t").format(sql.Identifier(schema, table))))
+
+
+def everything_written(local_dir: Path) -> dict[str, str]:
+    """What a `make run` under `local_dir` left: every table of the warehouse and of Dagster's
+    database (runs, event logs, schedules), and every file of Dagster's home (compute logs)."""
+    from local_stack.embedded import embedded_postgres
+
+    places = {}
+    with embedded_postgres(local_dir / "pgdata") as server:
+        for database in ("warehouse", "dagster"):
+            with psycopg.connect(server.database_url(database)) as conn:
+                places[f"database {database}"] = database_text(conn)
+    for path in (local_dir / "dagster").rglob("*"):
+        if path.is_file() and path.stat().st_size < 5_000_000:
+            places[str(path)] = path.read_text(errors="replace")
+    return places

@@ -4,7 +4,7 @@ Blocking checks protect the warehouse (a failure stops anything downstream in th
 unique event ids, required columns present, raw and normalized rows reconciling partition by
 partition. Warnings report what needs a person: unmapped statuses, quarantined records."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -88,8 +88,10 @@ def truncations_spec(raw_key: AssetKey) -> AssetCheckSpec:
         "days older transactions may be missing"))
 
 
-def check_truncations(conn: psycopg.Connection, raw_key: AssetKey) -> AssetCheckResult:
-    truncated = conn.execute(query("check_webex_truncations")).fetchall()
+def check_truncations(conn: psycopg.Connection, raw_key: AssetKey,
+                      hide: Callable[[str], str]) -> AssetCheckResult:
+    """Webex days cut short; the keys shown by their pseudonyms (`hide`)."""
+    truncated = [(hide(key), *rest) for key, *rest in conn.execute(query("check_webex_truncations"))]
     return AssetCheckResult(
         asset_key=raw_key, check_name=TRUNCATIONS, passed=not truncated,
         severity=AssetCheckSeverity.WARN,

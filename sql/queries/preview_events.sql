@@ -1,5 +1,6 @@
--- A small sample of a source's most recently written events, for the run's metadata.
-SELECT occurred_at, channel, direction, event_type, status_raw, recipient, campaign_id
+-- A small sample of a source's most recently written events, for the run's metadata. No
+-- recipient: personal data stays in the warehouse.
+SELECT occurred_at, channel, direction, event_type, status_raw, campaign_id
 FROM core.message_events
 WHERE source = :source
 ORDER BY loaded_at DESC, occurred_at DESC

@@ -7,11 +7,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from local_stack.embedded import embedded_postgres
 from pipelines.paths import PROJECT_ROOT
 from sandbox.config import (
     CinnoxSandbox,
@@ -21,7 +18,7 @@ from sandbox.config import (
     WebexSandbox,
 )
 from sandbox.process import sandbox_process
-from tests.support import child_run_env
+from tests.support import child_run_env, everything_written
 
 pytestmark = pytest.mark.slow
 
@@ -32,16 +29,6 @@ SECRETS = {
     "webex_key": "S3CRET-webex-key-c0ffee",
     "wrong_cinnox_token": "S3CRET-wrong-cinnox-token-5d3a9e",
 }
-
-
-def all_text(conn: psycopg.Connection) -> str:
-    """Every row of every table of the database, as text."""
-    tables = conn.execute("""SELECT table_schema, table_name FROM information_schema.tables
-                             WHERE table_type = 'BASE TABLE'
-                               AND table_schema NOT IN ('pg_catalog', 'information_schema')""").fetchall()
-    return "\n".join(
-        row[0] for schema, table in tables
-        for row in conn.execute(sql.SQL("SELECT t::text FROM {} AS t").format(sql.Identifier(schema, table))))
 
 
 def test_secrets_appear_nowhere(tmp_path: Path, instant: datetime) -> None:
@@ -70,14 +57,7 @@ def test_secrets_appear_nowhere(tmp_path: Path, instant: datetime) -> None:
     assert "cinnox: FAILED" in run.stdout and "mgage: loaded" in run.stdout
     assert "authentication failed" in run.stdout + run.stderr  # the error is there, the token not
 
-    places = {"stdout": run.stdout, "stderr": run.stderr}
-    with embedded_postgres(tmp_path / "pgdata") as server:
-        for database in ("warehouse", "dagster"):  # the dagster database holds runs and event logs
-            with psycopg.connect(server.database_url(database)) as conn:
-                places[f"database {database}"] = all_text(conn)
-    for path in (tmp_path / "dagster").rglob("*"):
-        if path.is_file() and path.stat().st_size < 5_000_000:
-            places[str(path)] = path.read_text(errors="replace")
+    places = {"stdout": run.stdout, "stderr": run.stderr} | everything_written(tmp_path)
 
     assert "mgage" in places["database warehouse"]  # the search looks where the data is
     assert "RUN_SUCCESS" in places["database dagster"] or "STEP_SUCCESS" in places["database dagster"]

@@ -14,6 +14,7 @@ import time_machine
 from dagster import AssetKey
 
 from pipelines.model import clock
+from pipelines.model.pseudonyms import pseudonym
 from pipelines.sources.webex.assets import load_increments
 from pipelines.sources.webex.client import KeyIncrement, KeyWindow, WebexSession
 from pipelines.sources.webex.mapping import map_transaction
@@ -129,7 +130,10 @@ def test_every_key_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Conne
     assert meta["inserted"] == meta["records_fetched"] == total
     assert (meta["quarantined"], meta["unknown_status"], meta["duplicates"]) == (0, 0, 0)
     assert meta["truncated_days"] == len(expected_truncations)
-    assert all(key in meta["truncations"] for key in WEBEX.busy_keys)
+    # The truncated keys are named by their pseudonyms: a key is personal data.
+    hidden = [pseudonym(key, os.environ["PIPELINES_PII_KEY"]) for key in WEBEX.busy_keys]
+    assert all(name in meta["truncations"] for name in hidden)
+    assert not any(key in meta["truncations"] for key in WEBEX.busy_keys)
     # One answer per quiet key; a busy key's 7 days are halved down to single days: 2*7 - 1.
     busy = len(WEBEX.busy_keys)
     assert (meta["api_calls"], meta["retries"]) == (len(WEBEX.keys) - busy + busy * (2 * INITIAL_DAYS - 1), 0)
@@ -248,7 +252,9 @@ def test_a_failing_key_is_reported_and_the_others_load(warehouse: psycopg.Connec
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     reported = failure.step_failure_data.user_failure_data
     assert reported.description.startswith(f"1 of {len(WEBEX.keys)} Webex keys failed")
-    assert failing in reported.metadata["failed_keys"].value and "code 1010" in reported.metadata["failed_keys"].value
+    failed_keys = reported.metadata["failed_keys"].value  # by pseudonym: a key is personal data
+    assert pseudonym(failing, os.environ["PIPELINES_PII_KEY"]) in failed_keys and failing not in failed_keys
+    assert "code 1010" in failed_keys
     assert watermarks(warehouse).keys() == set(WEBEX.keys) - {failing}
     assert loaded(warehouse, failing) == {}
     assert all(loaded(warehouse, key) for key in WEBEX.busy_keys)

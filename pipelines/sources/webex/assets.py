@@ -6,7 +6,7 @@ watermarks and truncated days commit in one transaction, so a watermark never co
 are not there, and thousands of small keys do not pay a transaction each."""
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from datetime import timedelta
 from functools import partial
@@ -92,8 +92,11 @@ def load_increments(conn: psycopg.Connection, increments: list[KeyIncrement], ma
 
 
 def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Warehouse,
-              mapper: Mapper) -> tuple[RangeLoad, list[KeyFailure]]:
+              mapper: Mapper, hide: Callable[[str], str]) -> tuple[RangeLoad, list[KeyFailure]]:
     """Fetch every key's window concurrently and load each as it arrives, on this thread.
+
+    Keys are personal data: logs, error notes and metadata show them by their pseudonym
+    (`hide`), never in clear.
 
     A key that fails is reported and skipped (its watermark stays, so the next run re-asks it);
     failures that would hit every key (credentials, path), or a run of consecutive failures
@@ -120,7 +123,7 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
                 outcome.loads.append(stats)
                 log_load(context, stats)
                 for increment in batch:
-                    truncations.extend(_report_key(context, increment))
+                    truncations.extend(_report_key(context, increment, hide))
                 keys_loaded += len(batch)
                 batch.clear()
 
@@ -128,7 +131,7 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
             for done, result in enumerate(fetched, start=1):
                 if isinstance(result, KeyFailure):
                     consecutive += 1
-                    _fail_key(context, result, consecutive, stop=consecutive >= give_up_after)
+                    _fail_key(context, result, consecutive, hide, stop=consecutive >= give_up_after)
                     failures.append(result)
                     continue
                 consecutive = 0
@@ -151,23 +154,24 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
     return outcome, failures
 
 
-def _fail_key(context: AssetExecutionContext, failure: KeyFailure, consecutive: int, *,
-              stop: bool) -> None:
+def _fail_key(context: AssetExecutionContext, failure: KeyFailure, consecutive: int,
+              hide: Callable[[str], str], *, stop: bool) -> None:
     """Report a key's failure; raise it when the run cannot usefully go on."""
     window = failure.window
-    failure.error.add_note(f"while loading webex key {window.key} "
+    failure.error.add_note(f"while loading webex key {hide(window.key)} "
                            f"({window.first.isoformat()} .. {window.last.isoformat()})")
     if failure.fatal:
         raise failure.error
     if stop:
         failure.error.add_note(f"{consecutive} keys failed in a row: stopping the run")
         raise failure.error
-    context.log.error(f"webex key {window.key}: {failure.error}; skipped, its watermark stays")
+    context.log.error(f"webex key {hide(window.key)}: {failure.error}; skipped, its watermark stays")
 
 
-def _report_key(context: AssetExecutionContext, increment: KeyIncrement) -> list[dict[str, Any]]:
+def _report_key(context: AssetExecutionContext, increment: KeyIncrement,
+                hide: Callable[[str], str]) -> list[dict[str, Any]]:
     """Warn of a key's truncated days and return them as rows of the run's truncation table."""
-    key = increment.window.key
+    key = hide(increment.window.key)
     rows: list[dict[str, Any]] = [
         {"key": key, "local_date": day.local_date.isoformat(), "returned": day.returned}
         for day in increment.truncated]
@@ -202,14 +206,15 @@ def webex_load(context: AssetExecutionContext, webex: WebexClient, warehouse: Wa
     mapper: Mapper = partial(
         map_transaction, zone=client.zone,
         default_region=model_settings.phone_default_region)
-    outcome, failures = load_keys(context, client, warehouse, mapper)
+    outcome, failures = load_keys(context, client, warehouse, mapper, model_settings.pseudonym)
     yield from results(warehouse, SOURCE, RAW_SPEC.key, EVENTS_SPEC.key, outcome,
                        scope_rows=_SCOPES_SHOWN)
     with warehouse.connect() as conn:  # Webex has no partitions: the checks cover all its rows
         yield from run_checks(conn, SOURCE, TARGET.raw_table, RAW_SPEC.key, EVENTS_SPEC.key, None)
-        yield check_truncations(conn, RAW_SPEC.key)
+        yield check_truncations(conn, RAW_SPEC.key, model_settings.pseudonym)
     if failures:
-        rows = [{"key": failure.window.key, "error": str(failure.error)} for failure in failures]
+        rows = [{"key": model_settings.pseudonym(failure.window.key), "error": str(failure.error)}
+                for failure in failures]
         raise Failure(
             description=f"{len(failures)} of {outcome.extra['keys']} Webex keys failed; the "
                         "others loaded, and the failed ones are re-asked from their watermark "
