@@ -2,6 +2,7 @@
 backoff and jitter on transient failures, `Retry-After` honoured, and errors that name the
 vendor, endpoint and status but never a credential."""
 
+import ipaddress
 import random
 import re
 import threading
@@ -200,6 +201,11 @@ class VendorHttp:
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.vendor = vendor
         self.base_url = httpx.URL(base_url)
+        if not _encrypted_or_local(self.base_url):
+            # Credentials and personal data never cross a network in clear.
+            raise VendorError(vendor, "configuration", None,
+                              f"refused to call {self.base_url.scheme}://{self.base_url.host}: a vendor "
+                              "origin must use https (only a loopback address may use http)")
         self.retry = retry
         self._check_body = check_body
         self._check_error = check_error
@@ -298,6 +304,20 @@ class VendorHttp:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.retries += 1
+
+
+def _encrypted_or_local(url: httpx.URL) -> bool:
+    """https anywhere; plain http only to this machine (the local sandbox, a test's server)."""
+    if url.scheme == "https":
+        return True
+    if url.scheme != "http":
+        return False
+    if url.host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(url.host).is_loopback
+    except ValueError:
+        return False
 
 
 def _describe_error(response: httpx.Response, body: Any) -> str:

@@ -143,3 +143,15 @@ def test_vendor_error_text_is_short_and_masks_personal_data() -> None:
     message = str(error.value)
     assert "555-0100" not in message and "example.in" not in message and "<redacted>" in message
     assert len(error.value.detail) <= 160
+
+
+@pytest.mark.parametrize(("origin", "allowed"), [
+    ("https://api.acme.test", True), ("http://127.0.0.1:8080", True), ("http://localhost:9", True),
+    ("http://[::1]:8080", True), ("http://api.acme.test", False), ("http://10.0.0.7", False),
+    ("ftp://api.acme.test", False)])
+def test_a_vendor_origin_must_be_https_unless_it_is_this_machine(origin: str, allowed: bool) -> None:
+    if allowed:
+        VendorHttp("acme", origin).close()
+    else:
+        with pytest.raises(VendorError, match="must use https"):
+            VendorHttp("acme", origin)
