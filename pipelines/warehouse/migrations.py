@@ -1,20 +1,33 @@
 """Schema migrations: ordered SQL files under sql/migrations, applied with yoyo and recorded
-in the database, so that re-applying is a no-op and concurrent runners wait on one lock."""
+in the database, so that re-applying is a no-op and concurrent runners wait on one lock.
 
+yoyo's own lock is a row holding the migrator's pid: a migrator killed while holding it leaves
+the row, and every later start times out on it. So migrators first take a Postgres advisory
+lock, which the server releases when its session ends, however the process died; whoever
+holds it is the only live migrator, and any yoyo lock row it finds is a dead one's, cleared."""
+
+import psycopg
 from yoyo import get_backend, read_migrations
 
 from pipelines.paths import MIGRATIONS_DIR
-from pipelines.warehouse.urls import sqlalchemy_url
+from pipelines.warehouse.urls import libpq_url, sqlalchemy_url
+
+# pg_advisory_lock key of the migrators (an arbitrary, fixed number).
+_MIGRATION_LOCK_KEY = 0x6D69_6772_6174_6521
 
 
 def migrate(url: str) -> list[str]:
     """Apply every pending migration; return the ids applied by this call."""
-    backend = get_backend(sqlalchemy_url(url))
-    try:
-        migrations = read_migrations(str(MIGRATIONS_DIR))
-        with backend.lock():
-            pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
-        return [migration.id for migration in pending]
-    finally:
-        backend.connection.close()
+    with psycopg.connect(libpq_url(url), autocommit=True) as guard:
+        guard.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
+        if guard.execute("SELECT to_regclass('yoyo_lock')").fetchone() != (None,):
+            guard.execute("DELETE FROM yoyo_lock")  # left by a migrator that was killed
+        backend = get_backend(sqlalchemy_url(url))
+        try:
+            migrations = read_migrations(str(MIGRATIONS_DIR))
+            with backend.lock():
+                pending = backend.to_apply(migrations)
+                backend.apply_migrations(pending)
+            return [migration.id for migration in pending]
+        finally:
+            backend.connection.close()

@@ -47,3 +47,14 @@ def test_the_event_row_is_defined_once_and_the_table_follows_it(warehouse: psyco
         WHERE table_schema = 'core' AND table_name = 'message_events'
         ORDER BY ordinal_position""").fetchall()
     assert table == [(column.name, column.pg_type) for column in EVENT_COLUMNS]
+
+
+def test_a_migrator_killed_while_holding_the_lock_does_not_block_the_next(stack: LocalStack) -> None:
+    """yoyo's lock row of a migrator that died (its pid long gone) is cleared by the next one."""
+    with psycopg.connect(stack.warehouse_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, now(), 999999)")
+        try:
+            assert migrate(stack.warehouse_url) == []  # no LockTimeout, nothing left to apply
+            assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (0,)
+        finally:
+            conn.execute("DELETE FROM yoyo_lock")
