@@ -73,13 +73,17 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
     with ExitStack() as stack:
         warehouse_url = environ.get("WAREHOUSE_URL")
         dagster_url = environ.get("DAGSTER_POSTGRES_URL")
+        if warehouse_url and not dagster_url:
+            # Dagster's runs and event logs never move into the warehouse database unasked.
+            raise ConfigurationError("DAGSTER_POSTGRES_URL is required with WAREHOUSE_URL: the "
+                                     "database for Dagster's runs, event logs and schedules")
         if not warehouse_url:
             server = stack.enter_context(embedded_postgres(local_dir / "pgdata"))
             warehouse_url = server.database_url("warehouse")
             dagster_url = dagster_url or server.database_url("dagster")
         exported["WAREHOUSE_URL"] = warehouse_url
         exported["PIPELINES_PII_KEY"] = _pii_key(environ, local_dir, embedded=not environ.get("WAREHOUSE_URL"))
-        dagster_url = dagster_url or warehouse_url
+        assert dagster_url is not None
         prepare_storage(dagster_url)  # whole before anything opens it, whatever killed us before
         exported["DAGSTER_POSTGRES_URL"] = storage_url(dagster_url)
         exported |= _dagster_home(environ, local_dir)
