@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test ui bench install clean browser
+.PHONY: run test ui migrate bench install clean browser
 
-run: $(STAMP)  ## load the last $$DAYS days of every source and print a summary
+run: $(STAMP)  ## migrate, then load the last $$DAYS days of every source and print a summary
 	$(BIN)/python -m local_stack run
 
 test: $(STAMP) browser  ## the lint gate (ruff, mypy, layer contracts), then the whole suite
@@ -17,6 +17,9 @@ test: $(STAMP) browser  ## the lint gate (ruff, mypy, layer contracts), then the
 
 ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make run
 	$(BIN)/python -m local_stack ui
+
+migrate: $(STAMP)  ## apply the warehouse migrations (roles included) as the migrating role
+	$(BIN)/python -m local_stack migrate
 
 bench: $(STAMP)  ## throughput and memory against same-run baselines
 	$(BIN)/python -m bench

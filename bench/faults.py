@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.sources import BENCH_STAMP
 from local_stack.launcher import local_stack
 from pipelines.model import clock
 from pipelines.sources.mgage.client import MgageClient
@@ -61,7 +62,7 @@ def load_day(conn: psycopg.Connection, url: str, config: SandboxConfig, day: dat
     with client.session(retry=RetryPolicy(max_attempts=6, initial_backoff_s=0.05,
                                           max_backoff_s=0.5)) as api:
         load_pages(conn, LoadScope.day(TARGET, day), api.day_pages(day),
-                   partial(map_message, default_region="US"))
+                   partial(map_message, default_region="US"), stamp=BENCH_STAMP)
 
 
 def contents(conn: psycopg.Connection) -> tuple[set[tuple], int]:

@@ -14,7 +14,7 @@ from datetime import date
 import psycopg
 from dagster import DagsterInstance
 
-from bench.sources import SOURCES, BenchSource
+from bench.sources import BENCH_STAMP, SOURCES, BenchSource
 from pipelines.definitions import defs
 from pipelines.warehouse import event_sql
 from pipelines.warehouse.loading import LoadScope, LoadStats, stage_rows
@@ -59,7 +59,7 @@ def copy_only(source: BenchSource, records: int) -> float:
     prepared: list[tuple] = []
     with client.session() as session:
         for page in source.pages(client, session, bench_day()):
-            prepared.extend(stage_rows(page, source.mapper(client), scope, stats))
+            prepared.extend(stage_rows(page, source.mapper(client), scope, stats, BENCH_STAMP))
             if len(prepared) >= 2000:
                 break
     with psycopg.connect(os.environ["WAREHOUSE_URL"]) as conn, conn.cursor() as cursor:

@@ -18,7 +18,7 @@ from pipelines.sources.senderguide.mapping import map_interaction
 from pipelines.sources.webex.client import WebexClient, key_window
 from pipelines.sources.webex.mapping import map_transaction
 from pipelines.transport.paging import Page
-from pipelines.warehouse.loading import LoadTarget, Mapper
+from pipelines.warehouse.loading import LoadTarget, Mapper, Stamp
 from sandbox.config import (
     CinnoxSandbox,
     MgageSandbox,
@@ -26,6 +26,10 @@ from sandbox.config import (
     SenderGuideSandbox,
     WebexSandbox,
 )
+
+# What the loader stamps on the bench's rows: pseudonyms under the bench's own key, and marked
+# as sandbox data, which they are.
+BENCH_STAMP = Stamp(pii_key="bench-pii-key", sandbox=True)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`python -m local_stack run|ui`: what `make run` and `make ui` call."""
+"""`python -m local_stack run|ui|migrate`: what `make run`, `make ui` and `make migrate` call."""
 
 import argparse
 import os
@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
-from local_stack.launcher import ConfigurationError, local_stack
+from local_stack.launcher import ConfigurationError, local_stack, migrated_warehouse
 from pipelines.model import clock
-from pipelines.paths import PROJECT_ROOT
+from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
+from pipelines.warehouse.urls import redacted
 
 # Step-level DEBUG events stay in the run's event log (make ui); the terminal gets INFO.
 _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -55,6 +57,16 @@ def run(days: int) -> int:
     return 0 if all(outcomes.values()) else 1
 
 
+def migrate() -> int:
+    """Apply pending migrations (roles included) as the migrating role. `make run` and
+    `make ui` do the same first; the product itself never changes the schema."""
+    local_dir = Path(os.environ.get("PIPELINES_LOCAL_DIR") or LOCAL_DIR)
+    with migrated_warehouse(os.environ, local_dir) as databases:
+        applied = ", ".join(databases.applied) or "none pending"
+        print(f"Migrations on {redacted(databases.migrator)}: {applied}", flush=True)
+    return 0
+
+
 def ui() -> int:
     """`dagster dev` (webserver and daemon) on the same warehouse, instance and sandbox.
 
@@ -91,10 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="load the last DAYS days of every source and print a summary")
     commands.add_parser("ui", help="start dagster dev")
+    commands.add_parser("migrate", help="apply the warehouse migrations as the migrating role")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return run(int(os.environ.get("DAYS") or 7))
+        if args.command == "migrate":
+            return migrate()
         return ui()
     except ConfigurationError as error:
         print(f"configuration error: {error}", file=sys.stderr)

@@ -127,10 +127,15 @@ class EmbeddedPostgres:
     def __init__(self, server) -> None:
         self._server = server
 
-    def database_url(self, name: str = WAREHOUSE_DATABASE) -> str:
-        """URL of database `name`, created on first use."""
+    def database_url(self, name: str = WAREHOUSE_DATABASE, *, role: str | None = None) -> str:
+        """URL of database `name`, created on first use (TEMPORARY shim: role logins)."""
         ensure_database(self._server.get_uri(), name)
-        return self._server.get_uri(name)
+        if role is None:
+            return self._server.get_uri(name)
+        with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        return self._server.get_postmaster_info().get_uri(user=role, database=name)
 
     @property
     def pid(self) -> int | None:

@@ -11,18 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_stack.embedded import embedded_postgres
+from local_stack.roles import grant_loader, provision
 from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.orchestration.source import Role, SourceDefinition
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.sources import registry
 from pipelines.warehouse.migrations import migrate
+from pipelines.warehouse.resource import Warehouse
+from pipelines.warehouse.urls import unverified_remote
 from sandbox.config import SandboxConfig
 from sandbox.process import RunningSandbox, sandbox_process
 from sandbox.vendors import pipeline_environment
 
 # Settings every source shares, with their defaults (the resource's own).
-GLOBAL_DEFAULTS = {"PHONE_DEFAULT_REGION": ModelSettings.model_fields["phone_default_region"].default}
+GLOBAL_DEFAULTS = {
+    "PHONE_DEFAULT_REGION": ModelSettings.model_fields["phone_default_region"].default,
+    "PIPELINES_RETENTION_DAYS": str(Warehouse.model_fields["retention_days"].default),
+}
 
 
 class ConfigurationError(Exception):
@@ -52,7 +58,8 @@ def source_variables() -> set[str]:
 
 @dataclass
 class LocalStack:
-    warehouse_url: str
+    warehouse_url: str  # the loader's: what the product connects as
+    migration_url: str  # the migrating role's, which owns the schemas
     modes: dict[str, str]
     sandbox: RunningSandbox | None = None
     environment: dict[str, str] = field(default_factory=dict)
@@ -61,7 +68,8 @@ class LocalStack:
 @contextmanager
 def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: RunningSandbox | None = None,
                 local_dir: Path | None = None) -> Iterator[LocalStack]:
-    """Start what is needed, export its settings into os.environ, and undo both on exit.
+    """Start what is needed, apply pending migrations (as the migrating role), export the
+    settings into os.environ, and undo both on exit.
 
     Local state (embedded data, Dagster storage) goes under `local_dir`, by default
     $PIPELINES_LOCAL_DIR or .local/ in the project. A `sandbox` already running (the tests
@@ -69,31 +77,26 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
     environ = dict(os.environ)
     local_dir = local_dir or Path(environ.get("PIPELINES_LOCAL_DIR") or LOCAL_DIR)
     modes = {source.name: source_mode(source, environ) for source in registry()}
+    # Everything the environment gets wrong is refused before anything starts.
+    _check_real_warehouse(environ)
+    _sandbox_allowed(modes, environ)
     exported: dict[str, str] = {}
     with ExitStack() as stack:
-        warehouse_url = environ.get("WAREHOUSE_URL")
-        dagster_url = environ.get("DAGSTER_POSTGRES_URL")
-        if warehouse_url and not dagster_url:
-            # Dagster's runs and event logs never move into the warehouse database unasked.
-            raise ConfigurationError("DAGSTER_POSTGRES_URL is required with WAREHOUSE_URL: the "
-                                     "database for Dagster's runs, event logs and schedules")
-        if not warehouse_url:
-            server = stack.enter_context(embedded_postgres(local_dir / "pgdata"))
-            warehouse_url = server.database_url("warehouse")
-            dagster_url = dagster_url or server.database_url("dagster")
-        exported["WAREHOUSE_URL"] = warehouse_url
         exported["PIPELINES_PII_KEY"] = _pii_key(environ, local_dir, embedded=not environ.get("WAREHOUSE_URL"))
-        assert dagster_url is not None
+        database = stack.enter_context(migrated_warehouse(environ, local_dir))
+        warehouse_url, migration_url, dagster_url = database.loader, database.migrator, database.dagster
+        exported["WAREHOUSE_URL"] = warehouse_url
         prepare_storage(dagster_url)  # whole before anything opens it, whatever killed us before
         exported["DAGSTER_POSTGRES_URL"] = storage_url(dagster_url)
         exported |= _dagster_home(environ, local_dir)
-        migrate(warehouse_url)
 
         if "sandbox" in modes.values() and sandbox is None:
             config = sandbox_config or SandboxConfig.with_random_credentials()
             sandbox = stack.enter_context(sandbox_process(config))
         for source in registry():
             exported |= {name: value for name, value in source.defaults().items() if not environ.get(name)}
+            # Where the rows come from is this function's finding, never a setting to forge.
+            exported[source.origin_variable] = modes[source.name]
             if modes[source.name] == "sandbox":
                 stand_in = pipeline_environment(source.name, sandbox.url, sandbox.config)
                 if stand_in is None:
@@ -104,7 +107,73 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
 
         stack.callback(_restore_environment, {name: os.environ.get(name) for name in exported})
         os.environ.update(exported)
-        yield LocalStack(warehouse_url=warehouse_url, modes=modes, sandbox=sandbox, environment=exported)
+        yield LocalStack(warehouse_url=warehouse_url, migration_url=migration_url, modes=modes,
+                         sandbox=sandbox, environment=exported)
+
+
+@dataclass(frozen=True)
+class Databases:
+    """The connections of each role, and the migrations this start applied."""
+
+    migrator: str  # make migrate: owns the schemas
+    loader: str    # the product (WAREHOUSE_URL)
+    dagster: str   # Dagster's own storage (DAGSTER_POSTGRES_URL)
+    applied: list[str]
+
+
+@contextmanager
+def migrated_warehouse(environ: Mapping[str, str], local_dir: Path) -> Iterator[Databases]:
+    """The warehouse, embedded or WAREHOUSE_URL, with every migration applied as the migrating
+    role (WAREHOUSE_MIGRATION_URL, or WAREHOUSE_URL for a warehouse with one login)."""
+    if warehouse_url := environ.get("WAREHOUSE_URL"):
+        _check_real_warehouse(environ)
+        migration_url = environ.get("WAREHOUSE_MIGRATION_URL") or warehouse_url
+        yield Databases(migration_url, warehouse_url, environ["DAGSTER_POSTGRES_URL"], migrate(migration_url))
+        return
+    with embedded_postgres(local_dir / "pgdata") as server:
+        urls = provision(server)
+        applied = migrate(urls.migrator)
+        grant_loader(server)  # the group exists once the roles migration has run
+        yield Databases(urls.migrator, urls.loader, environ.get("DAGSTER_POSTGRES_URL") or urls.dagster,
+                        applied)
+
+
+def _check_real_warehouse(environ: Mapping[str, str]) -> None:
+    """With WAREHOUSE_URL: Dagster's runs and event logs get a database of their own
+    (never the warehouse's, unasked), and the pseudonyms' secret must be set, so that they stay
+    the same whichever machine runs the pipeline. A database on another machine is reached
+    only over TLS that verifies the server (sslmode verify-full or verify-ca), unless
+    PIPELINES_ALLOW_UNVERIFIED_TLS=1 says the network is trusted: otherwise its password and
+    personal data go to whoever answers on the way."""
+    if not environ.get("WAREHOUSE_URL"):
+        return
+    if not environ.get("DAGSTER_POSTGRES_URL"):
+        raise ConfigurationError("DAGSTER_POSTGRES_URL is required with WAREHOUSE_URL: the "
+                                 "database for Dagster's runs, event logs and schedules")
+    if not environ.get("PIPELINES_PII_KEY"):
+        raise ConfigurationError("PIPELINES_PII_KEY is required with WAREHOUSE_URL: the secret of "
+                                 "the pseudonyms that stand for personal data outside the warehouse")
+    if environ.get("PIPELINES_ALLOW_UNVERIFIED_TLS") == "1":
+        return
+    urls = {name: environ[name] for name in ("WAREHOUSE_URL", "WAREHOUSE_MIGRATION_URL",
+                                             "DAGSTER_POSTGRES_URL") if environ.get(name)}
+    if unverified := [name for name, url in urls.items() if unverified_remote(url, environ)]:
+        raise ConfigurationError(
+            f"{', '.join(unverified)}: a remote database needs sslmode=verify-full (or verify-ca) "
+            "in its URL or PGSSLMODE; set PIPELINES_ALLOW_UNVERIFIED_TLS=1 only on a trusted network")
+
+
+def _sandbox_allowed(modes: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """The sandbox stands in for sources without credentials on the embedded warehouse; with a
+    real one (WAREHOUSE_URL) only when PIPELINES_SANDBOX=1 says so, so that a forgotten
+    credential never fills a production warehouse with synthetic rows. Rows loaded from it
+    are marked (core.message_events.sandbox) either way."""
+    sandboxed = [name for name, mode in modes.items() if mode == "sandbox"]
+    if sandboxed and environ.get("WAREHOUSE_URL") and environ.get("PIPELINES_SANDBOX") != "1":
+        raise ConfigurationError(
+            f"{', '.join(sandboxed)}: no credentials set. With WAREHOUSE_URL the local sandbox "
+            "stands in only with PIPELINES_SANDBOX=1 (its rows are marked as sandbox data); "
+            "otherwise set the vendor's credentials")
 
 
 def _pii_key(environ: Mapping[str, str], local_dir: Path, *, embedded: bool) -> str:

@@ -6,26 +6,30 @@ from collections.abc import Sequence
 from dagster import Definitions, EnvVar
 
 from pipelines.orchestration.marts import marts_assets, marts_follow_sources
+from pipelines.orchestration.retention import retention_job
 from pipelines.orchestration.run_workers import dead_run_sensor
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.orchestration.source import SourceDefinition
 from pipelines.sources import registry
 from pipelines.warehouse.resource import Warehouse
+from pipelines.warehouse.retention import ContentFields
 
 
 def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
     """The code location over `sources`: one job per source, so one vendor failing never
     holds back another; each source's resource under its name."""
+    purge_job, purge_schedule = retention_job(
+        [ContentFields(source.name, source.raw_table, source.content_fields) for source in sources])
     return Definitions(
         assets=[*(source.load for source in sources),
                 marts_assets([source.events_key for source in sources])],
-        jobs=[source.job for source in sources],
-        schedules=[schedule for source in sources for schedule in source.schedules],
+        jobs=[*(source.job for source in sources), purge_job],
+        schedules=[*(schedule for source in sources for schedule in source.schedules), purge_schedule],
         sensors=[marts_follow_sources, dead_run_sensor],
         resources={
-            "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL")),
-            "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION"),
-                                            pii_key=EnvVar("PIPELINES_PII_KEY")),
+            "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL"), pii_key=EnvVar("PIPELINES_PII_KEY"),
+                                   retention_days=EnvVar.int("PIPELINES_RETENTION_DAYS")),
+            "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION")),
             **{source.name: source.bound_resource() for source in sources},
         },
     )

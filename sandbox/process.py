@@ -14,6 +14,10 @@ import httpx
 from sandbox.config import SandboxConfig
 
 _READY_PREFIX = "SANDBOX_URL="
+# All the sandbox child inherits: what Python and the locale need, and the tests' pinned clock.
+# Never the parent's secrets (vendor credentials, warehouse URLs with passwords, the PII key).
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH",
+              "VIRTUAL_ENV", "PIPELINES_TEST_NOW")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -40,7 +44,8 @@ def _die_with_parent() -> None:
 
 @contextmanager
 def sandbox_process(config: SandboxConfig, startup_timeout_s: float = 30.0) -> Iterator[RunningSandbox]:
-    env = {**os.environ, "SANDBOX_CONFIG": config.to_json()}
+    env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    env["SANDBOX_CONFIG"] = config.to_json()
     child = subprocess.Popen([sys.executable, "-m", "sandbox"], env=env, stdout=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent)
     try:

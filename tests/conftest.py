@@ -45,7 +45,8 @@ TEST_SANDBOX = SandboxConfig(
 )
 
 _ISOLATED_VARS = ("WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "PIPELINES_LOCAL_DIR",
-                  "PHONE_DEFAULT_REGION", "PIPELINES_PII_KEY")
+                  "PHONE_DEFAULT_REGION", "PIPELINES_PII_KEY", "PIPELINES_RETENTION_DAYS",
+                  "PIPELINES_SANDBOX", "WAREHOUSE_MIGRATION_URL", "PIPELINES_ALLOW_UNVERIFIED_TLS", "PGSSLMODE")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,10 +92,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture
 def warehouse(stack: LocalStack) -> Iterator[psycopg.Connection]:
-    """A connection to an emptied warehouse (reference data kept)."""
+    """A connection to an emptied warehouse (reference data kept), as the role that owns it
+    (the migrator): tests set up what the loader may not."""
     tables = ["core.message_events", *(source.raw_table for source in registry()),
               "ops.quarantine", "ops.partition_loads", "ops.webex_key_state", "ops.webex_truncations"]
-    with psycopg.connect(libpq_url(stack.warehouse_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(stack.migration_url), autocommit=True) as conn:
         conn.execute(sql.SQL("TRUNCATE {}").format(
             sql.SQL(", ").join(sql.Identifier(*table.split(".")) for table in tables)))
         yield conn

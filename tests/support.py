@@ -42,10 +42,10 @@ def materialization_metadata(result: ExecuteInProcessResult, node: str, key: Ass
 
 
 def events_snapshot(conn: psycopg.Connection, source: str | None = None) -> list[tuple]:
-    """Every column that matters of core.message_events (loaded_at included; first_loaded_at
-    is only ever set once), in a stable order."""
-    columns = sql.SQL(", ").join(sql.Identifier(column.name) for column in EVENT_COLUMNS
-                                 if column.name != "first_loaded_at")
+    """Every column that matters of core.message_events, loaded_at last (first_loaded_at is
+    only ever set once), in a stable order."""
+    names = [column.name for column in EVENT_COLUMNS if column.name not in ("first_loaded_at", "loaded_at")]
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in [*names, "loaded_at"])
     return conn.execute(sql.SQL("""
         SELECT {} FROM core.message_events
         WHERE %(source)s::text IS NULL OR source = %(source)s

@@ -14,14 +14,15 @@ _KEY_SEPARATOR = "\x1f"
 
 @dataclass(frozen=True)
 class Column:
-    """A column of core.message_events: its name, Postgres type and meaning. `mapped` columns
-    are what a mapper produces (the fields of MessageEvent, in order); the others the warehouse
-    derives (event_type, partition_date) or keeps (load times)."""
+    """A column of core.message_events: its name, Postgres type and meaning, and who fills it:
+    the source's mapper (the fields of MessageEvent, in order), the loader (what it stamps on
+    every row besides the vendor's record), or the warehouse (event_type from the status map,
+    partition_date, load times)."""
 
     name: str
     pg_type: str
     description: str
-    mapped: bool = True
+    filled_by: Literal["mapper", "loader", "warehouse"] = "mapper"
 
 
 # The event row, defined once: MessageEvent's fields, the staging table, the COPY list, the
@@ -31,7 +32,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("source", "text", "mgage, senderguide, cinnox, webex"),
     Column("channel", "text", "sms, mms, email, whatsapp, app_push, ussd, obd"),
     Column("direction", "text", "outbound (MT, sent by us) or inbound (MO, from the customer)"),
-    Column("event_type", "text", "canonical lifecycle state, from core.event_type_map", mapped=False),
+    Column("event_type", "text", "canonical lifecycle state, from core.event_type_map", "warehouse"),
     Column("status_raw", "text", "the vendor's status or interaction type, verbatim"),
     Column("occurred_at", "timestamp with time zone", "when it happened, in UTC"),
     Column("recipient", "text", "E.164 phone, lower-cased email, or app device id"),
@@ -41,11 +42,14 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("error_code", "text", "the vendor's failure code"),
     Column("error_reason", "text", "the vendor's failure reason"),
     Column("attributes", "jsonb", "source-specific details worth querying (network, carrier...)"),
-    Column("partition_date", "date", "the daily partition (UTC) that loads the row", mapped=False),
-    Column("first_loaded_at", "timestamp with time zone", "when the row was first written", mapped=False),
-    Column("loaded_at", "timestamp with time zone", "when the row last changed", mapped=False),
+    Column("partition_date", "date", "the daily partition (UTC) that loads the row", "warehouse"),
+    Column("first_loaded_at", "timestamp with time zone", "when the row was first written", "warehouse"),
+    Column("loaded_at", "timestamp with time zone", "when the row last changed", "warehouse"),
+    Column("recipient_pseudonym", "text", "keyed pseudonym of recipient (what analysts see)", "loader"),
+    Column("sandbox", "boolean", "loaded from the local vendor sandbox (synthetic data)", "loader"),
 )
-MAPPED_COLUMNS: tuple[str, ...] = tuple(column.name for column in EVENT_COLUMNS if column.mapped)
+MAPPED_COLUMNS: tuple[str, ...] = tuple(column.name for column in EVENT_COLUMNS if column.filled_by == "mapper")
+STAMPED_COLUMNS: tuple[str, ...] = tuple(column.name for column in EVENT_COLUMNS if column.filled_by == "loader")
 
 
 class MessageEvent(NamedTuple):

@@ -39,7 +39,7 @@ from pipelines.orchestration.partitions import DAILY_PARTITIONS, partition_dates
 from pipelines.orchestration.run_workers import record_worker
 from pipelines.transport.http import VendorError, VendorHttp
 from pipelines.transport.paging import Page
-from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
+from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, Stamp, load_pages
 from pipelines.warehouse.queries import query
 from pipelines.warehouse.resource import Warehouse
 
@@ -69,6 +69,9 @@ class DaySession(Protocol):
 
 
 class DayClient(Protocol):
+    @property
+    def sandbox(self) -> bool: ...
+
     def session(self) -> AbstractContextManager[DaySession]: ...
 
 
@@ -113,7 +116,7 @@ def log_load(context: AssetExecutionContext, stats: LoadStats) -> None:
 
 
 def load_day_range(context: AssetExecutionContext, warehouse: Warehouse, api: DaySession,
-                   target: LoadTarget, mapper: Mapper, zone: tzinfo | None) -> RangeLoad:
+                   target: LoadTarget, mapper: Mapper, zone: tzinfo | None, stamp: Stamp) -> RangeLoad:
     """Load every day of the run's partitions, one transaction per day."""
     started = time.monotonic()
     outcome = RangeLoad()
@@ -121,7 +124,7 @@ def load_day_range(context: AssetExecutionContext, warehouse: Warehouse, api: Da
         for day in partition_dates(context.partition_keys):
             try:
                 stats = load_pages(conn, LoadScope.day(target, day, zone), api.day_pages(day),
-                                   mapper, run_id=context.run_id)
+                                   mapper, stamp=stamp, run_id=context.run_id)
             except VendorError as error:
                 error.add_note(f"while loading {target.source} partition {day.isoformat()}")
                 raise
@@ -206,7 +209,7 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, raw_descri
             warehouse = day_plan.warehouse
             with day_plan.client.session() as api:
                 outcome = load_day_range(context, warehouse, api, target, day_plan.mapper,
-                                         day_plan.zone)
+                                         day_plan.zone, warehouse.stamp(sandbox=day_plan.client.sandbox))
             yield from results(warehouse, source, raw_spec.key, events_spec.key, outcome)
             days = partition_dates(context.partition_keys)
             with warehouse.connect() as conn:

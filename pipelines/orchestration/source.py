@@ -52,10 +52,25 @@ class SourceDefinition:
     raw_table: str
     job: UnresolvedAssetJobDefinition
     schedules: tuple[ScheduleDefinition, ...] = field(default=())
+    # Payload keys (and attribute keys of its events) that hold message content or links to
+    # it: what the retention job removes once it is old enough.
+    content_fields: tuple[str, ...] = ()
 
     @property
     def events_key(self) -> AssetKey:
         return AssetKey([self.name, "message_events"])
+
+    def __post_init__(self) -> None:
+        # Every source says where its data comes from, so sandbox rows are marked whatever
+        # folder declares the source (see VendorResource.data_origin).
+        origin = Setting(self.origin_variable, "data_origin")
+        if origin not in self.settings:
+            object.__setattr__(self, "settings", (*self.settings, origin))
+
+    @property
+    def origin_variable(self) -> str:
+        """The variable that marks the source's rows as the sandbox's (`sandbox`) or not."""
+        return f"{self.name.upper()}_DATA_ORIGIN"
 
     def variables(self, role: Role) -> tuple[str, ...]:
         return tuple(setting.env for setting in self.settings if setting.role is role)
@@ -83,7 +98,8 @@ class SourceDefinition:
 
 def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settings: Sequence[Setting],
                  load: AssetsDefinition, raw_table: str, job_description: str, today_cron: str,
-                 lookback_days: int, lookback_cron: str) -> SourceDefinition:
+                 lookback_days: int, lookback_cron: str,
+                 content_fields: Sequence[str] = ()) -> SourceDefinition:
     """A day-partitioned source: one job over its group, today's partition on `today_cron`, and
     the last `lookback_days` days (whose statuses still change) as one run on `lookback_cron`."""
     job = define_asset_job(f"{name}_daily", selection=AssetSelection.groups(name),
@@ -91,14 +107,16 @@ def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settin
     return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
                             raw_table=raw_table, job=job,
                             schedules=(todays_partition(job, today_cron),
-                                       lookback(job, lookback_days, lookback_cron)))
+                                       lookback(job, lookback_days, lookback_cron)),
+                            content_fields=tuple(content_fields))
 
 
 def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                        settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
-                       job_description: str, cron: str) -> SourceDefinition:
+                       job_description: str, cron: str, content_fields: Sequence[str] = ()) -> SourceDefinition:
     """A source pulled from its own watermarks (no partitions), on `cron`."""
     job = define_asset_job(f"{name}_incremental", selection=AssetSelection.groups(name),
                            description=job_description)
     return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
-                            raw_table=raw_table, job=job, schedules=(every(job, cron),))
+                            raw_table=raw_table, job=job, schedules=(every(job, cron),),
+                            content_fields=tuple(content_fields))

@@ -32,9 +32,18 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
     base_url: str = Field(description="the vendor's API origin")
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    data_origin: str = Field(default="vendor", description=(
+        "`vendor`, or `sandbox` when base_url is the local vendor sandbox: its synthetic rows "
+        "are marked so in the warehouse (core.message_events.sandbox)"))
     max_requests_per_second: float = Field(default=0, ge=0, description=(
         "proactive request budget, shared by a run's threads (0: none; paged sources ask one "
         "page at a time anyway)"))
+
+    @property
+    def sandbox(self) -> bool:
+        """Rows are marked as the sandbox's unless the origin is exactly `vendor`: a mistyped
+        setting can only mark real rows synthetic, never the other way round."""
+        return self.data_origin != "vendor"
 
     def auth(self) -> httpx.Auth:
         raise NotImplementedError

@@ -6,11 +6,12 @@ from functools import cache
 
 from psycopg import sql
 
-from pipelines.model.events import EVENT_COLUMNS, MAPPED_COLUMNS
+from pipelines.model.events import EVENT_COLUMNS, MAPPED_COLUMNS, STAMPED_COLUMNS
 from pipelines.warehouse.queries import query
 
-# A mapper's columns as staged: event_id is staged as record_id, in front of them.
-STAGED_COLUMNS: tuple[str, ...] = MAPPED_COLUMNS[1:]
+# A mapper's columns as staged (event_id is staged as record_id, in front of them), then the
+# loader's stamps.
+STAGED_COLUMNS: tuple[str, ...] = MAPPED_COLUMNS[1:] + STAMPED_COLUMNS
 # What a load writes into core.message_events (the load times are the database's).
 WRITTEN_COLUMNS: tuple[str, ...] = tuple(
     column.name for column in EVENT_COLUMNS if column.name not in ("first_loaded_at", "loaded_at"))

@@ -18,6 +18,7 @@ import orjson
 import psycopg
 
 from pipelines.model.events import MessageEvent, RecordRejected
+from pipelines.model.pseudonyms import pseudonym
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
 from pipelines.warehouse.queries import fetch_one, query
@@ -43,6 +44,19 @@ class LoadTarget:
 
     source: str
     raw_table: str
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the loader writes on every row besides the mapped event (the `loader` columns of
+    EVENT_COLUMNS): the recipient's keyed pseudonym, for the analyst role, and whether the rows
+    come from the local sandbox rather than a vendor."""
+
+    pii_key: str
+    sandbox: bool = False
+
+    def values(self, event: MessageEvent) -> tuple[str, bool]:
+        return pseudonym(event.recipient, self.pii_key), self.sandbox
 
 
 @dataclass(frozen=True)
@@ -182,8 +196,8 @@ class ScopeLoad:
         return stats
 
 
-def stage_rows(page: Page, mapper: Mapper, scope: LoadScope,
-               stats: LoadStats) -> Iterator[tuple[Any, ...]]:
+def stage_rows(page: Page, mapper: Mapper, scope: LoadScope, stats: LoadStats,
+               stamp: Stamp) -> Iterator[tuple[Any, ...]]:
     """The staging rows of a page's records, normalized or rejected, counted in `stats`.
 
     Records outside the scope's window (vendors' windows are not always exclusive at the end)
@@ -215,9 +229,9 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope,
             stats.out_of_window += 1
             continue
         # The staged row: the record's keys, then the event's fields in their defined order
-        # (event_sql.STAGED_COLUMNS), its attributes as JSON.
+        # (event_sql.STAGED_COLUMNS), its attributes as JSON, then the loader's stamps.
         yield (event.event_id, scope.row_partition_date(event), context_json, payload_json, None,
-               *event[1:-1], orjson.dumps(event.attributes).decode())
+               *event[1:-1], orjson.dumps(event.attributes).decode(), *stamp.values(event))
 
 
 def _rejected_row(scope: LoadScope, context_json: str, payload_json: str,
@@ -247,12 +261,13 @@ def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
 
 
 def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page], mapper: Mapper,
-               run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
+               *, stamp: Stamp, run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
                record_state: StateRecorder = record_partition_load) -> LoadStats:
     """Load one scope from its pages, end to end: fetched and mapped in a background thread,
     copied and merged in this one."""
     stats = LoadStats(source=scope.target.source, scope=scope.key)
-    prepared = prefetch((list(stage_rows(page, mapper, scope, stats)) for page in pages), PREFETCH_PAGES)
+    prepared = prefetch((list(stage_rows(page, mapper, scope, stats, stamp)) for page in pages),
+                        PREFETCH_PAGES)
     with load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:
         for rows in prepared:
             load.add_rows(rows)

@@ -1,6 +1,9 @@
 """Schema migrations: ordered SQL files under sql/migrations, applied with yoyo and recorded
 in the database, so that re-applying is a no-op and concurrent runners wait on one lock.
 
+Migrating is its own step (`make migrate`), run by the role that owns the schemas and creates
+the others (sql/migrations/0007_roles.sql); the loader only checks that nothing is pending.
+
 yoyo's own lock is a row holding the migrator's pid: a migrator killed while holding it leaves
 the row, and every later start times out on it. So migrators first take a Postgres advisory
 lock, which the server releases when its session ends, however the process died; whoever
@@ -14,6 +17,16 @@ from pipelines.warehouse.urls import libpq_url, sqlalchemy_url
 
 # pg_advisory_lock key of the migrators (an arbitrary, fixed number).
 _MIGRATION_LOCK_KEY = 0x6D69_6772_6174_6521
+
+
+def pending_migrations(url: str) -> list[str]:
+    """The ids of the migrations this code has that the warehouse has not recorded."""
+    wanted = sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
+    with psycopg.connect(libpq_url(url)) as conn:
+        if conn.execute("SELECT to_regclass('public._yoyo_migration')").fetchone() == (None,):
+            return wanted
+        applied = {row[0] for row in conn.execute("SELECT migration_id FROM public._yoyo_migration")}
+    return [migration for migration in wanted if migration not in applied]
 
 
 def migrate(url: str) -> list[str]:

@@ -8,11 +8,12 @@ import pytest
 
 from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.transport.paging import Page
-from pipelines.warehouse.loading import LoadScope, LoadTarget, load_pages
+from pipelines.warehouse.loading import LoadScope, LoadTarget, Stamp, load_pages
 
 TARGET = LoadTarget(source="mgage", raw_table="raw.mgage_messages")
 DAY = date(2026, 11, 20)
 SCOPE = LoadScope.day(TARGET, DAY)
+STAMP = Stamp(pii_key="test-pii-key")
 
 
 def fake_mapper(record: Any, context: dict[str, Any]) -> MessageEvent:
@@ -39,7 +40,7 @@ def rows(conn: psycopg.Connection, table: str) -> list[tuple]:
 
 def test_records_repeated_across_pages_load_once_as_last_seen(warehouse: psycopg.Connection) -> None:
     stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2)), page(rec(2, "Delivered"), rec(3))],
-                       fake_mapper)
+                       fake_mapper, stamp=STAMP)
     assert (stats.records_fetched, stats.duplicates, stats.inserted) == (4, 1, 3)
     statuses = dict(warehouse.execute(
         "SELECT campaign_id || ':' || event_id, status_raw FROM core.message_events").fetchall())
@@ -49,29 +50,29 @@ def test_records_repeated_across_pages_load_once_as_last_seen(warehouse: psycopg
 
 def test_reloading_unchanged_data_changes_nothing(warehouse: psycopg.Connection) -> None:
     pages = [page(rec(1), rec(2))]
-    load_pages(warehouse, SCOPE, pages, fake_mapper)
+    load_pages(warehouse, SCOPE, pages, fake_mapper, stamp=STAMP)
     before = (rows(warehouse, "core.message_events"), rows(warehouse, "raw.mgage_messages"))
-    stats = load_pages(warehouse, SCOPE, pages, fake_mapper)
+    stats = load_pages(warehouse, SCOPE, pages, fake_mapper, stamp=STAMP)
     assert (stats.inserted, stats.updated, stats.unchanged) == (0, 0, 2)
     assert (rows(warehouse, "core.message_events"), rows(warehouse, "raw.mgage_messages")) == before
 
 
 def test_a_changed_status_updates_the_row_and_maps_through_the_table(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, SCOPE, [page(rec(1, "Sent"))], fake_mapper)
-    stats = load_pages(warehouse, SCOPE, [page(rec(1, "Delivered"))], fake_mapper)
+    load_pages(warehouse, SCOPE, [page(rec(1, "Sent"))], fake_mapper, stamp=STAMP)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1, "Delivered"))], fake_mapper, stamp=STAMP)
     assert (stats.inserted, stats.updated) == (0, 1)
     assert warehouse.execute("SELECT status_raw, event_type FROM core.message_events").fetchall() == [
         ("Delivered", "delivered")]
 
 
 def test_unmapped_statuses_load_as_unknown_and_are_counted(warehouse: psycopg.Connection) -> None:
-    stats = load_pages(warehouse, SCOPE, [page(rec(1, "Teleported"))], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1, "Teleported"))], fake_mapper, stamp=STAMP)
     assert stats.unknown_status == 1
     assert warehouse.execute("SELECT event_type FROM core.message_events").fetchone() == ("unknown",)
 
 
 def test_bad_records_go_to_quarantine_and_good_ones_still_load(warehouse: psycopg.Connection) -> None:
-    stats = load_pages(warehouse, SCOPE, [page(rec(1), {"bad": "no date"}, rec(2))], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1), {"bad": "no date"}, rec(2))], fake_mapper, stamp=STAMP)
     assert (stats.inserted, stats.quarantined) == (2, 1)
     reason, payload, context = warehouse.execute(
         "SELECT reason, payload, context FROM ops.quarantine WHERE source = 'mgage'").fetchone()
@@ -80,19 +81,19 @@ def test_bad_records_go_to_quarantine_and_good_ones_still_load(warehouse: psycop
 
 
 def test_a_corrected_record_leaves_quarantine(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, SCOPE, [page({"bad": "no date", "id": 9})], fake_mapper)
-    stats = load_pages(warehouse, SCOPE, [page(rec(9))], fake_mapper)
+    load_pages(warehouse, SCOPE, [page({"bad": "no date", "id": 9})], fake_mapper, stamp=STAMP)
+    stats = load_pages(warehouse, SCOPE, [page(rec(9))], fake_mapper, stamp=STAMP)
     assert stats.inserted == 1
     assert warehouse.execute("SELECT count(*) FROM ops.quarantine").fetchone() == (0,)
 
 
 def test_records_of_another_day_are_left_to_their_partition(warehouse: psycopg.Connection) -> None:
-    stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2, at="2026-11-21T00:00:00"))], fake_mapper)
+    stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2, at="2026-11-21T00:00:00"))], fake_mapper, stamp=STAMP)
     assert (stats.inserted, stats.out_of_window) == (1, 1)
 
 
 def test_a_failure_mid_stream_leaves_the_warehouse_as_it_was(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, SCOPE, [page(rec(1, "Sent"))], fake_mapper)
+    load_pages(warehouse, SCOPE, [page(rec(1, "Sent"))], fake_mapper, stamp=STAMP)
     before = rows(warehouse, "core.message_events"), rows(warehouse, "ops.partition_loads")
 
     def pages_then_crash():
@@ -100,12 +101,12 @@ def test_a_failure_mid_stream_leaves_the_warehouse_as_it_was(warehouse: psycopg.
         raise ConnectionError("vendor went away")
 
     with pytest.raises(ConnectionError):
-        load_pages(warehouse, SCOPE, pages_then_crash(), fake_mapper)
+        load_pages(warehouse, SCOPE, pages_then_crash(), fake_mapper, stamp=STAMP)
     assert (rows(warehouse, "core.message_events"), rows(warehouse, "ops.partition_loads")) == before
 
 
 def test_load_state_commits_with_the_rows(warehouse: psycopg.Connection) -> None:
-    load_pages(warehouse, SCOPE, [page(rec(1), rec(2))], fake_mapper, run_id="run-1")
+    load_pages(warehouse, SCOPE, [page(rec(1), rec(2))], fake_mapper, stamp=STAMP, run_id="run-1")
     state = warehouse.execute(
         "SELECT run_id, pages, records_fetched, inserted FROM ops.partition_loads "
         "WHERE source = 'mgage' AND partition_date = %s", (DAY,)).fetchone()
@@ -115,14 +116,14 @@ def test_load_state_commits_with_the_rows(warehouse: psycopg.Connection) -> None
 def test_an_incremental_scope_keeps_the_quarantine_of_days_it_did_not_see(warehouse: psycopg.Connection) -> None:
     incremental = LoadScope(TARGET, "key:someone", complete=False)
     no_state = lambda *args: None  # noqa: E731 - an incremental source records its own state
-    load_pages(warehouse, incremental, [page({"bad": "first window"})], fake_mapper, record_state=no_state)
-    load_pages(warehouse, incremental, [page(rec(1))], fake_mapper, record_state=no_state)  # next window
+    load_pages(warehouse, incremental, [page({"bad": "first window"})], fake_mapper, stamp=STAMP, record_state=no_state)
+    load_pages(warehouse, incremental, [page(rec(1))], fake_mapper, stamp=STAMP, record_state=no_state)  # next window
     assert warehouse.execute("SELECT reason FROM ops.quarantine").fetchall() == [("bad record: first window",)]
 
 
 def test_a_record_repeated_in_a_later_chunk_is_a_duplicate_not_an_update(warehouse: psycopg.Connection) -> None:
     stats = load_pages(warehouse, SCOPE, [page(rec(1), rec(2)), page(rec(2, "Delivered"), rec(3))],
-                       fake_mapper, chunk_rows=2)  # each page merges as its own chunk
+                       fake_mapper, stamp=STAMP, chunk_rows=2)  # each page merges as its own chunk
     assert (stats.inserted, stats.updated, stats.unchanged, stats.duplicates) == (3, 0, 0, 1)
     assert warehouse.execute(
         "SELECT count(*) FROM core.message_events WHERE status_raw = 'Delivered'").fetchone() == (1,)
@@ -130,7 +131,7 @@ def test_a_record_repeated_in_a_later_chunk_is_a_duplicate_not_an_update(warehou
 
 def test_a_nul_character_quarantines_the_record_instead_of_failing_the_load(warehouse: psycopg.Connection) -> None:
     stats = load_pages(warehouse, SCOPE, [page(rec(1), {"id": 2, "status": "Sent\x00", "at": "2026-11-20T10:00:00"})],
-                       fake_mapper)
+                       fake_mapper, stamp=STAMP)
     assert (stats.inserted, stats.quarantined) == (1, 1)
     reason, payload = warehouse.execute("SELECT reason, payload FROM ops.quarantine").fetchone()
     assert "NUL" in reason and payload["status"] == "Sent\ufffd"

@@ -7,8 +7,8 @@ from pipelines.warehouse.migrations import migrate
 
 
 def test_migrations_are_recorded_and_reapplying_is_a_no_op(stack: LocalStack) -> None:
-    assert migrate(stack.warehouse_url) == []
-    with psycopg.connect(stack.warehouse_url) as conn:
+    assert migrate(stack.migration_url) == []
+    with psycopg.connect(stack.migration_url) as conn:
         applied = {row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration")}
     assert applied == {path.stem for path in MIGRATIONS_DIR.glob("*.sql")}
 
@@ -51,10 +51,10 @@ def test_the_event_row_is_defined_once_and_the_table_follows_it(warehouse: psyco
 
 def test_a_migrator_killed_while_holding_the_lock_does_not_block_the_next(stack: LocalStack) -> None:
     """yoyo's lock row of a migrator that died (its pid long gone) is cleared by the next one."""
-    with psycopg.connect(stack.warehouse_url, autocommit=True) as conn:
+    with psycopg.connect(stack.migration_url, autocommit=True) as conn:
         conn.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, now(), 999999)")
         try:
-            assert migrate(stack.warehouse_url) == []  # no LockTimeout, nothing left to apply
+            assert migrate(stack.migration_url) == []  # no LockTimeout, nothing left to apply
             assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (0,)
         finally:
             conn.execute("DELETE FROM yoyo_lock")

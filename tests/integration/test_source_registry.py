@@ -48,6 +48,11 @@ class EchoSession:
 class EchoClient(ConfigurableResource):
     base_url: str
     api_key: str
+    data_origin: str = "vendor"
+
+    @property
+    def sandbox(self) -> bool:
+        return self.data_origin == "sandbox"
 
     @contextmanager
     def session(self) -> Iterator[EchoSession]:
@@ -101,6 +106,7 @@ def test_a_new_source_is_one_definition_and_appears_everywhere(
                       "VALUES ('echo', 'delivered', 'Delivered', 'delivered') ON CONFLICT DO NOTHING")
     monkeypatch.setenv("ECHO_API_KEY", "echo-key")
     monkeypatch.setenv("ECHO_BASE_URL", "https://echo.test")
+    monkeypatch.setenv("ECHO_DATA_ORIGIN", "vendor")
     day = days_ago(1)
     try:
         result = defs.resolve_job_def("echo_daily").execute_in_process(

@@ -19,6 +19,7 @@ from pipelines.sources.webex.assets import load_increments
 from pipelines.sources.webex.client import KeyIncrement, KeyWindow, WebexSession
 from pipelines.sources.webex.mapping import map_transaction
 from pipelines.transport.http import VendorError
+from pipelines.warehouse.loading import Stamp
 from sandbox.server import SandboxState, serve_in_thread
 from sandbox.vendors.webex import MAX_COUNT, WebexApi
 from tests.conftest import TEST_SANDBOX
@@ -31,6 +32,7 @@ WEBEX = TEST_SANDBOX.webex
 ZONE = ZoneInfo(WEBEX.timezone)
 INITIAL_DAYS = 7  # the client's default window for a key never loaded
 LOOKBACK_DAYS = 2  # the client's default: days before the watermark asked again
+STAMP = Stamp(pii_key="test-pii-key")
 
 
 def sandbox_api(generation: int = 0) -> WebexApi:
@@ -225,7 +227,7 @@ def test_a_status_change_updates_rows_in_place(warehouse: psycopg.Connection, ow
                and after[e][5] == "Successfully delivered to the Customer"
                and after[e][4] == "delivered" for e in changed)
     for event_id, row in after.items():  # loaded_at moves only where the vendor changed something
-        assert (row[15] != before[event_id][15]) == (event_id in changed)
+        assert (row[-1] != before[event_id][-1]) == (event_id in changed)
     # The second run asked each key from its watermark (today) only: today's rows carry the
     # advanced statuses, earlier days keep what was loaded.
     today = loaded_through(warehouse)
@@ -283,9 +285,9 @@ def test_a_quarantined_transaction_leaves_quarantine_once_it_arrives_usable(ware
     broken = good | {"deployment-date": "not a date"}
     mapper = partial(map_transaction, zone=UTC, default_region="US")
     window = KeyWindow("919812345670", today, today)
-    load_increments(warehouse, [KeyIncrement(window, [broken], [], 1)], mapper, "run-1")
+    load_increments(warehouse, [KeyIncrement(window, [broken], [], 1)], mapper, STAMP, "run-1")
     assert warehouse.execute("SELECT count(*) FROM ops.quarantine WHERE source = 'webex'").fetchone() == (1,)
-    load_increments(warehouse, [KeyIncrement(window, [good], [], 1)], mapper, "run-2")
+    load_increments(warehouse, [KeyIncrement(window, [good], [], 1)], mapper, STAMP, "run-2")
     assert warehouse.execute("SELECT count(*) FROM ops.quarantine WHERE source = 'webex'").fetchone() == (0,)
     assert warehouse.execute("SELECT status_raw FROM core.message_events WHERE source = 'webex'").fetchone() == (
         "Successfully delivered to the Customer",)

@@ -21,4 +21,6 @@ DEFINITION = daily_source(
     today_cron="35 * * * *",
     lookback_days=7,
     lookback_cron="45 2 * * *",
+    # Message content, removed after PIPELINES_RETENTION_DAYS.
+    content_fields=("content",),
 )

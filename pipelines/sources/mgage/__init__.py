@@ -20,4 +20,6 @@ DEFINITION = daily_source(
     today_cron="5 * * * *",
     lookback_days=3,
     lookback_cron="15 2 * * *",
+    # Message content, removed after PIPELINES_RETENTION_DAYS.
+    content_fields=("body",),
 )

@@ -20,4 +20,6 @@ DEFINITION = incremental_source(
     raw_table="raw.webex_transactions",
     job_description="Pull every configured Webex customer key from its watermark to today.",
     cron="*/30 * * * *",
+    # Message content, removed after PIPELINES_RETENTION_DAYS.
+    content_fields=("msg_preview_url",),
 )

@@ -41,7 +41,7 @@ from pipelines.warehouse.key_state import (
     record_key_state,
     release_corrected_quarantine,
 )
-from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, load_pages
+from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Mapper, Stamp, load_pages
 from pipelines.warehouse.resource import Warehouse
 
 TARGET = LoadTarget(source=SOURCE, raw_table="raw.webex_transactions")
@@ -79,12 +79,12 @@ def record_batch_state(increments: list[KeyIncrement], cursor: psycopg.Cursor, s
 
 
 def load_increments(conn: psycopg.Connection, increments: list[KeyIncrement], mapper: Mapper,
-                    run_id: str | None) -> LoadStats:
+                    stamp: Stamp, run_id: str | None) -> LoadStats:
     """A batch of keys' increments in one transaction: rows, quarantine, and each key's
     watermark and truncations commit together."""
     pages = [Page(records=increment.transactions, context={"key": increment.window.key})
              for increment in increments]
-    stats = load_pages(conn, _SCOPE, pages, mapper, run_id=run_id,
+    stats = load_pages(conn, _SCOPE, pages, mapper, stamp=stamp, run_id=run_id,
                        record_state=partial(record_batch_state, increments))
     stats.scope = f"{len(increments)} keys"
     stats.pages = sum(increment.requests for increment in increments)  # answers read
@@ -92,11 +92,11 @@ def load_increments(conn: psycopg.Connection, increments: list[KeyIncrement], ma
 
 
 def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Warehouse,
-              mapper: Mapper, hide: Callable[[str], str]) -> tuple[RangeLoad, list[KeyFailure]]:
+              mapper: Mapper) -> tuple[RangeLoad, list[KeyFailure]]:
     """Fetch every key's window concurrently and load each as it arrives, on this thread.
 
     Keys are personal data: logs, error notes and metadata show them by their pseudonym
-    (`hide`), never in clear.
+    (`warehouse.pseudonym`), never in clear.
 
     A key that fails is reported and skipped (its watermark stays, so the next run re-asks it);
     failures that would hit every key (credentials, path), or a run of consecutive failures
@@ -109,6 +109,7 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
     give_up_after = 2 * client.max_concurrency + 1
     consecutive = 0
     keys_loaded = 0
+    hide, stamp = warehouse.pseudonym, warehouse.stamp(sandbox=client.sandbox)
     with client.session() as api, warehouse.connect() as conn:
         today = client.today()
         watermarks = read_watermarks(conn, keys)
@@ -119,7 +120,7 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
         def flush() -> None:
             nonlocal keys_loaded
             if batch:
-                stats = load_increments(conn, batch, mapper, context.run_id)
+                stats = load_increments(conn, batch, mapper, stamp, context.run_id)
                 outcome.loads.append(stats)
                 log_load(context, stats)
                 for increment in batch:
@@ -206,14 +207,14 @@ def webex_load(context: AssetExecutionContext, webex: WebexClient, warehouse: Wa
     mapper: Mapper = partial(
         map_transaction, zone=client.zone,
         default_region=model_settings.phone_default_region)
-    outcome, failures = load_keys(context, client, warehouse, mapper, model_settings.pseudonym)
+    outcome, failures = load_keys(context, client, warehouse, mapper)
     yield from results(warehouse, SOURCE, RAW_SPEC.key, EVENTS_SPEC.key, outcome,
                        scope_rows=_SCOPES_SHOWN)
     with warehouse.connect() as conn:  # Webex has no partitions: the checks cover all its rows
         yield from run_checks(conn, SOURCE, TARGET.raw_table, RAW_SPEC.key, EVENTS_SPEC.key, None)
-        yield check_truncations(conn, RAW_SPEC.key, model_settings.pseudonym)
+        yield check_truncations(conn, RAW_SPEC.key, warehouse.pseudonym)
     if failures:
-        rows = [{"key": model_settings.pseudonym(failure.window.key), "error": str(failure.error)}
+        rows = [{"key": warehouse.pseudonym(failure.window.key), "error": str(failure.error)}
                 for failure in failures]
         raise Failure(
             description=f"{len(failures)} of {outcome.extra['keys']} Webex keys failed; the "

@@ -5,7 +5,7 @@ from functools import partial
 
 from pipelines.sources.mgage.mapping import map_message
 from pipelines.transport.paging import Page
-from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, stage_rows
+from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Stamp, stage_rows
 
 SCOPE = LoadScope.day(LoadTarget("mgage", "raw.mgage_messages"), date(2026, 11, 30))
 CONTEXT = {"program_id": "121811", "message_type": "MT"}
@@ -19,7 +19,7 @@ def message(**overrides) -> dict:
 
 def staged(*records: dict) -> tuple[list[tuple], LoadStats]:
     stats = LoadStats("mgage", SCOPE.key)
-    rows = list(stage_rows(Page(list(records), CONTEXT), MAPPER, SCOPE, stats))
+    rows = list(stage_rows(Page(list(records), CONTEXT), MAPPER, SCOPE, stats, Stamp("test-pii-key")))
     return rows, stats
 
 

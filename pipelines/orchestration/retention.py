@@ -1,0 +1,45 @@
+"""The retention job: once a day, message content older than PIPELINES_RETENTION_DAYS leaves
+the warehouse (pipelines/warehouse/retention.py). Off by default: with the setting at 0 the
+job runs and removes nothing."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from dagster import (
+    DefaultScheduleStatus,
+    JobDefinition,
+    OpExecutionContext,
+    ScheduleDefinition,
+    job,
+    op,
+)
+
+from pipelines.model import clock
+from pipelines.warehouse.resource import Warehouse
+from pipelines.warehouse.retention import ContentFields, purge_content
+
+
+def retention_job(sources: Sequence[ContentFields]) -> tuple[JobDefinition, ScheduleDefinition]:
+    """The job over the sources' content fields, and its daily schedule (stopped, like all)."""
+
+    @op(name="purge_expired_content")
+    def purge(context: OpExecutionContext, warehouse: Warehouse) -> None:
+        """Strip bodies, preview links and quarantined payloads older than the retention period."""
+        if warehouse.retention_days <= 0:
+            context.log.info("retention is off (PIPELINES_RETENTION_DAYS is 0): nothing removed")
+            return
+        cutoff = clock.today() - timedelta(days=warehouse.retention_days)
+        with warehouse.connect() as conn:
+            purged = purge_content(conn, list(sources), cutoff)
+        context.log.info(f"content before {cutoff.isoformat()} removed from "
+                         + ", ".join(f"{name}: {rows} rows" for name, rows in purged.items()))
+
+    @job(name="warehouse_retention", description=(
+        "Removes message bodies, preview links and quarantined payloads older than "
+        "PIPELINES_RETENTION_DAYS (off when 0)."))
+    def retention() -> None:
+        purge()
+
+    schedule = ScheduleDefinition(job=retention, cron_schedule="30 4 * * *", execution_timezone="UTC",
+                                  default_status=DefaultScheduleStatus.STOPPED)
+    return retention, schedule
