@@ -2,9 +2,15 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+TOOLS  := $(VENV)/.bootstrapped
 STAMP  := $(VENV)/.installed
+LOCK   := requirements/lock.txt
+# Every install is of these exact files: pip refuses any whose hash the lock does not list.
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
+# The same resolution for requirements/*.txt: every platform, every Python from 3.11 on.
+COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
 
-.PHONY: run test ui bench install clean browser
+.PHONY: run test ui bench install lock clean browser
 
 run: $(STAMP)  ## load the last $$DAYS days of every source and print a summary
 	$(BIN)/python -m local_stack run
@@ -23,11 +29,28 @@ bench: $(STAMP)  ## throughput and memory against same-run baselines
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# First the venv's own installer, whose pip and setuptools are old and have advisories: pip,
+# setuptools (the build backend of the project) and uv (make lock), as requirements/bootstrap.txt pins.
+$(TOOLS): requirements/bootstrap.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required" or 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) -r requirements/bootstrap.txt
 	touch $@
+
+# Then the locked dependencies, and the project alone, built by the setuptools just installed (no
+# unhashed download). pip check fails if pyproject.toml wants what the lock lacks: make lock.
+$(STAMP): pyproject.toml $(LOCK) $(TOOLS)
+	$(PIP) -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { echo "requirements/lock.txt lacks what pyproject.toml wants: make lock"; exit 1; }
+	touch $@
+
+# Pins pyproject.toml's dependencies (the dev extra too) and the installer, with the hashes of all
+# their files. A version already pinned stays while its range allows: `make lock UPGRADE=--upgrade`
+# moves all to the newest, `UPGRADE='--upgrade-package NAME'` one.
+lock: $(TOOLS)  ## re-pin requirements/*.txt after a change to pyproject.toml or requirements/bootstrap.in
+	$(COMPILE) $(UPGRADE) requirements/bootstrap.in -o requirements/bootstrap.txt
+	$(COMPILE) $(UPGRADE) -c requirements/bootstrap.txt pyproject.toml --extra dev -o $(LOCK)
 
 # The UI test drives Debian's Chromium headless (Playwright cannot download browsers here).
 browser:
