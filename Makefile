@@ -2,18 +2,40 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+TOOLS  := $(VENV)/.bootstrapped
 STAMP  := $(VENV)/.installed
+LOCK   := requirements/lock.txt
+# Every install is of these exact files: pip refuses any whose hash the lock does not list.
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
+# The same resolution for requirements/*.txt: every platform, every Python from 3.11 on.
+COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
 
-.PHONY: run test ui migrate bench install clean browser
+# Advisories that the audit lets pass, one `--ignore-vuln ID` each, with why and since when. Only
+# for one that no release fixes yet: the others are fixed by upgrading (make lock). None today.
+AUDIT_IGNORE :=
+AUDIT := $(BIN)/pip-audit --strict --disable-pip --progress-spinner off $(AUDIT_IGNORE) \
+	-r requirements/bootstrap.txt -r $(LOCK)
+
+.PHONY: run test ui migrate bench install lock audit clean browser
 
 run: $(STAMP)  ## migrate, then load the last $$DAYS days of every source and print a summary
 	$(BIN)/python -m local_stack run
 
-test: $(STAMP) browser  ## the lint gate (ruff, mypy, layer contracts), then the whole suite
+# The audit asks PyPI's vulnerability service about each locked version. An index that answers
+# none of it (pip-audit: "not found on PyPI"; so does the one these machines reach today) leaves
+# the locks unaudited: make test says so and goes on, make audit fails. An advisory fails both.
+test: $(STAMP) browser  ## the audit and the lint gate (ruff, mypy, layer contracts), then the whole suite
+	@echo '$(AUDIT)'; out=$$($(AUDIT) 2>&1); status=$$?; printf '%s\n' "$$out"; \
+	  if [ $$status -ne 0 ] && echo "$$out" | grep -q 'not found on PyPI and could not be audited'; then \
+	    echo 'WARNING: NOT AUDITED: the index answered no vulnerability query (make audit fails on it)'; \
+	  elif [ $$status -ne 0 ]; then exit $$status; fi
 	$(BIN)/ruff check pipelines local_stack sandbox bench tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+audit: $(STAMP)  ## the locked versions against PyPI's advisories; fails if it cannot ask
+	$(AUDIT)
 
 ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make run
 	$(BIN)/python -m local_stack ui
@@ -26,11 +48,28 @@ bench: $(STAMP)  ## throughput and memory against same-run baselines
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# First the venv's own installer, whose pip and setuptools are old and have advisories: pip,
+# setuptools (the build backend of the project) and uv (make lock), as requirements/bootstrap.txt pins.
+$(TOOLS): requirements/bootstrap.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required" or 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) -r requirements/bootstrap.txt
 	touch $@
+
+# Then the locked dependencies, and the project alone, built by the setuptools just installed (no
+# unhashed download). pip check fails if pyproject.toml wants what the lock lacks: make lock.
+$(STAMP): pyproject.toml $(LOCK) $(TOOLS)
+	$(PIP) -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { echo "requirements/lock.txt lacks what pyproject.toml wants: make lock"; exit 1; }
+	touch $@
+
+# Pins pyproject.toml's dependencies (the dev extra too) and the installer, with the hashes of all
+# their files. A version already pinned stays while its range allows: `make lock UPGRADE=--upgrade`
+# moves all to the newest, `UPGRADE='--upgrade-package NAME'` one.
+lock: $(TOOLS)  ## re-pin requirements/*.txt after a change to pyproject.toml or requirements/bootstrap.in
+	$(COMPILE) $(UPGRADE) requirements/bootstrap.in -o requirements/bootstrap.txt
+	$(COMPILE) $(UPGRADE) -c requirements/bootstrap.txt pyproject.toml --extra dev -o $(LOCK)
 
 # The UI test drives Debian's Chromium headless (Playwright cannot download browsers here).
 browser:
