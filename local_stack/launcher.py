@@ -17,7 +17,7 @@ from pipelines.orchestration.settings import ModelSettings
 from pipelines.orchestration.source import Role, SourceDefinition
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.sources import registry
-from pipelines.warehouse.migrations import migrate
+from pipelines.warehouse.migrations import fill_pseudonyms, migrate
 from pipelines.warehouse.resource import Warehouse
 from pipelines.warehouse.urls import unverified_remote
 from sandbox.config import SandboxConfig
@@ -82,8 +82,8 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
     _sandbox_allowed(modes, environ)
     exported: dict[str, str] = {}
     with ExitStack() as stack:
-        exported["PIPELINES_PII_KEY"] = _pii_key(environ, local_dir, embedded=not environ.get("WAREHOUSE_URL"))
         database = stack.enter_context(migrated_warehouse(environ, local_dir))
+        exported["PIPELINES_PII_KEY"] = database.pii_key
         warehouse_url, migration_url, dagster_url = database.loader, database.migrator, database.dagster
         exported["WAREHOUSE_URL"] = warehouse_url
         prepare_storage(dagster_url)  # whole before anything opens it, whatever killed us before
@@ -118,24 +118,30 @@ class Databases:
     migrator: str  # make migrate: owns the schemas
     loader: str    # the product (WAREHOUSE_URL)
     dagster: str   # Dagster's own storage (DAGSTER_POSTGRES_URL)
+    pii_key: str   # the pseudonyms' secret (PIPELINES_PII_KEY)
     applied: list[str]
 
 
 @contextmanager
 def migrated_warehouse(environ: Mapping[str, str], local_dir: Path) -> Iterator[Databases]:
     """The warehouse, embedded or WAREHOUSE_URL, with every migration applied as the migrating
-    role (WAREHOUSE_MIGRATION_URL, or WAREHOUSE_URL for a warehouse with one login)."""
+    role (WAREHOUSE_MIGRATION_URL, or WAREHOUSE_URL for a warehouse with one login), and events
+    from before the pseudonyms stamped with theirs."""
+    pii_key = _pii_key(environ, local_dir, embedded=not environ.get("WAREHOUSE_URL"))
     if warehouse_url := environ.get("WAREHOUSE_URL"):
         _check_real_warehouse(environ)
         migration_url = environ.get("WAREHOUSE_MIGRATION_URL") or warehouse_url
-        yield Databases(migration_url, warehouse_url, environ["DAGSTER_POSTGRES_URL"], migrate(migration_url))
+        applied = migrate(migration_url)
+        fill_pseudonyms(migration_url, pii_key)
+        yield Databases(migration_url, warehouse_url, environ["DAGSTER_POSTGRES_URL"], pii_key, applied)
         return
     with embedded_postgres(local_dir / "pgdata") as server:
         urls = provision(server)
         applied = migrate(urls.migrator)
+        fill_pseudonyms(urls.migrator, pii_key)
         grant_loader(server)  # the group exists once the roles migration has run
         yield Databases(urls.migrator, urls.loader, environ.get("DAGSTER_POSTGRES_URL") or urls.dagster,
-                        applied)
+                        pii_key, applied)
 
 
 def _check_real_warehouse(environ: Mapping[str, str]) -> None:

@@ -15,7 +15,7 @@ from pipelines.model.events import MessageEvent, make_event_id
 from pipelines.model.pseudonyms import pseudonym
 from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadTarget, Stamp, load_pages
-from pipelines.warehouse.migrations import migrate
+from pipelines.warehouse.migrations import fill_pseudonyms, migrate
 from pipelines.warehouse.urls import libpq_url
 
 KEY = "roles-test-key"
@@ -107,3 +107,12 @@ def test_public_gets_nothing(stack: LocalStack) -> None:
     nobody = login(stack)  # a login in no group
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(nobody).close()
+
+
+def test_events_from_before_the_pseudonyms_get_theirs(stack: LocalStack, loaded: None,
+                                                      warehouse: psycopg.Connection) -> None:
+    warehouse.execute("UPDATE core.message_events SET recipient_pseudonym = NULL")  # as before 0007
+    assert fill_pseudonyms(stack.migration_url, KEY, batch=1) == 1
+    assert warehouse.execute("SELECT recipient_pseudonym FROM core.message_events").fetchall() == [
+        (pseudonym(RECIPIENT, KEY),)]
+    assert fill_pseudonyms(stack.migration_url, KEY) == 0  # nothing left: re-running is free
