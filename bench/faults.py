@@ -119,7 +119,7 @@ def main() -> None:
     for name in [n for n in os.environ if n.startswith("MGAGE_") or n == "WAREHOUSE_URL"]:
         os.environ.pop(name)
     with tempfile.TemporaryDirectory(prefix="faults-") as local, local_stack(local_dir=Path(local)) as stack:
-        outcomes = fault_matrix(stack.warehouse_url, args.daily)
+        outcomes = fault_matrix(stack.migration_url, args.daily)  # it empties tables between modes
     clean_s = outcomes[0].seconds
     print(f"{'mode':>13} {'injected':>8} {'runs':>4} {'rows':>6} {'lost':>4} {'duplicated':>10} "
           f"{'absorbed':>8} {'quarantined':>11} {'time x clean':>12}")

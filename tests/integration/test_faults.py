@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_no_fault_loses_or_duplicates_a_row(stack: LocalStack, warehouse) -> None:
-    outcomes = {outcome.mode: outcome for outcome in fault_matrix(stack.warehouse_url, daily=3000)}
+    outcomes = {outcome.mode: outcome for outcome in fault_matrix(stack.migration_url, daily=3000)}
     assert set(outcomes) == set(MODES)
     clean = outcomes["clean"]
     assert clean.rows > 0 and clean.runs == 1
