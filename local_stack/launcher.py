@@ -60,6 +60,7 @@ def source_variables() -> set[str]:
 class LocalStack:
     warehouse_url: str  # the loader's: what the product connects as
     migration_url: str  # the migrating role's, which owns the schemas
+    admin_url: str | None  # the embedded server's superuser (None for WAREHOUSE_URL): tests only
     modes: dict[str, str]
     sandbox: RunningSandbox | None = None
     environment: dict[str, str] = field(default_factory=dict)
@@ -107,7 +108,8 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
 
         stack.callback(_restore_environment, {name: os.environ.get(name) for name in exported})
         os.environ.update(exported)
-        yield LocalStack(warehouse_url=warehouse_url, migration_url=migration_url, modes=modes,
+        yield LocalStack(warehouse_url=warehouse_url, migration_url=migration_url,
+                         admin_url=database.admin, modes=modes,
                          sandbox=sandbox, environment=exported)
 
 
@@ -120,6 +122,7 @@ class Databases:
     dagster: str   # Dagster's own storage (DAGSTER_POSTGRES_URL)
     pii_key: str   # the pseudonyms' secret (PIPELINES_PII_KEY)
     applied: list[str]
+    admin: str | None = None  # the embedded server's superuser: setup and tests only
 
 
 @contextmanager
@@ -141,7 +144,7 @@ def migrated_warehouse(environ: Mapping[str, str], local_dir: Path) -> Iterator[
         fill_pseudonyms(urls.migrator, pii_key)
         grant_loader(server)  # the group exists once the roles migration has run
         yield Databases(urls.migrator, urls.loader, environ.get("DAGSTER_POSTGRES_URL") or urls.dagster,
-                        pii_key, applied)
+                        pii_key, applied, admin=urls.admin)
 
 
 def _check_real_warehouse(environ: Mapping[str, str]) -> None:

@@ -42,10 +42,11 @@ prepare_storage(sys.argv[1])
 
 
 def new_database(stack: LocalStack, name: str) -> str:
-    with psycopg.connect(libpq_url(stack.warehouse_url), autocommit=True) as conn:
+    assert stack.admin_url is not None
+    with psycopg.connect(libpq_url(stack.admin_url), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_url(stack.warehouse_url).set(database=name).render_as_string(hide_password=False)
+    return make_url(stack.admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def layout(url: str) -> tuple[list[tuple], list[tuple]]:
