@@ -4,13 +4,13 @@ source without real credentials. The choice is made here, at start-up, and hande
 through the environment that its resources read with EnvVar."""
 
 import os
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_stack.embedded import embedded_postgres
+from local_stack.private import kept_secret, private_dir, private_local_state
 from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.orchestration.source import Role, SourceDefinition
@@ -71,6 +71,7 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
     modes = {source.name: source_mode(source, environ) for source in registry()}
     exported: dict[str, str] = {}
     with ExitStack() as stack:
+        stack.enter_context(private_local_state(local_dir))  # 0700/0600, compute logs included
         warehouse_url = environ.get("WAREHOUSE_URL")
         dagster_url = environ.get("DAGSTER_POSTGRES_URL")
         if warehouse_url and not dagster_url:
@@ -116,21 +117,16 @@ def _pii_key(environ: Mapping[str, str], local_dir: Path, *, embedded: bool) -> 
     if not embedded:
         raise ConfigurationError("PIPELINES_PII_KEY is required with WAREHOUSE_URL: the secret of "
                                  "the pseudonyms that stand for personal data outside the warehouse")
-    kept = local_dir / "pii.key"
-    if not kept.exists():
-        local_dir.mkdir(parents=True, exist_ok=True)
-        fresh = kept.with_suffix(".partial")
-        fresh.write_text(secrets.token_urlsafe(32))
-        fresh.chmod(0o600)
-        fresh.replace(kept)  # atomic: a kill never leaves a half-written key
-    return kept.read_text().strip()
+    return kept_secret(local_dir / "pii.key")
 
 
 def _dagster_home(environ: Mapping[str, str], local_dir: Path) -> dict[str, str]:
     """Dagster's home under local state, with the project's dagster.yaml linked in, so that
-    whatever Dagster writes next to its config (.nux, logs, artifacts) stays out of the repo."""
-    dagster_dir = local_dir / "dagster"
-    dagster_dir.mkdir(parents=True, exist_ok=True)
+    whatever Dagster writes next to its config (.nux, logs, artifacts) stays out of the repo;
+    private, like its compute logs and artifacts (which may hold what a run printed)."""
+    dagster_dir = private_dir(local_dir / "dagster")
+    private_dir(dagster_dir / "logs")
+    private_dir(dagster_dir / "storage")
     config = dagster_dir / "dagster.yaml"
     if not config.is_symlink():
         config.unlink(missing_ok=True)
