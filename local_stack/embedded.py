@@ -267,12 +267,13 @@ class EmbeddedPostgres:
             return self._url(SUPERUSER, name)
         if role == SUPERUSER:
             raise ValueError(f"role={SUPERUSER!r} is the superuser: role=None")
+        password = self._password(role)
         with psycopg.connect(admin_url, autocommit=True) as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ROLES_LOCK_KEY,))  # two starts at once
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(sql.Identifier(role)))
-            _set_password(conn, role, self._password(role))  # the kept one, even if its file was lost
-        return self._url(role, name)
+            _set_password(conn, role, password)  # the kept one, even if its file was lost
+        return _url(self._server, role, password, name)
 
     @property
     def pid(self) -> int | None:
