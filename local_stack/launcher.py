@@ -9,8 +9,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_stack import private
 from local_stack.embedded import embedded_postgres
-from local_stack.private import kept_secret, private_dir, private_local_state
 from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.orchestration.source import Role, SourceDefinition
@@ -71,7 +71,6 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
     modes = {source.name: source_mode(source, environ) for source in registry()}
     exported: dict[str, str] = {}
     with ExitStack() as stack:
-        stack.enter_context(private_local_state(local_dir))  # 0700/0600, compute logs included
         warehouse_url = environ.get("WAREHOUSE_URL")
         dagster_url = environ.get("DAGSTER_POSTGRES_URL")
         if warehouse_url and not dagster_url:
@@ -86,6 +85,7 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
         exported["PIPELINES_PII_KEY"] = _pii_key(environ, local_dir, embedded=not environ.get("WAREHOUSE_URL"))
         assert dagster_url is not None
         prepare_storage(dagster_url)  # whole before anything opens it, whatever killed us before
+        stack.enter_context(private.private_local_state(local_dir))  # what Dagster writes: 0700/0600
         exported["DAGSTER_POSTGRES_URL"] = storage_url(dagster_url)
         exported |= _dagster_home(environ, local_dir)
         migrate(warehouse_url)
@@ -117,16 +117,16 @@ def _pii_key(environ: Mapping[str, str], local_dir: Path, *, embedded: bool) -> 
     if not embedded:
         raise ConfigurationError("PIPELINES_PII_KEY is required with WAREHOUSE_URL: the secret of "
                                  "the pseudonyms that stand for personal data outside the warehouse")
-    return kept_secret(local_dir / "pii.key")
+    return private.kept_secret(local_dir / "pii.key")
 
 
 def _dagster_home(environ: Mapping[str, str], local_dir: Path) -> dict[str, str]:
     """Dagster's home under local state, with the project's dagster.yaml linked in, so that
     whatever Dagster writes next to its config (.nux, logs, artifacts) stays out of the repo;
     private, like its compute logs and artifacts (which may hold what a run printed)."""
-    dagster_dir = private_dir(local_dir / "dagster")
-    private_dir(dagster_dir / "logs")
-    private_dir(dagster_dir / "storage")
+    dagster_dir = private.private_dir(local_dir / "dagster")
+    private.private_dir(dagster_dir / "logs")
+    private.private_dir(dagster_dir / "storage")
     config = dagster_dir / "dagster.yaml"
     if not config.is_symlink():
         config.unlink(missing_ok=True)
