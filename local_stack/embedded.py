@@ -184,10 +184,11 @@ def _start(pgserver: Any, data_dir: Path) -> Any:
     """pgserver's server on `data_dir`, with what pgserver opens as root closed again.
 
     As root, pgserver opens every parent folder of the data directory to o+rx on every start
-    (utils.ensure_prefix_permissions, unconditionally, before its own OS user touches anything):
-    short of forking pgserver, that cannot be prevented, only undone. The folder of local state
-    is narrowed back to 0711 here; the folders above it (the checkout and its parents, not ours)
-    keep pgserver's o+rx."""
+    (utils.ensure_prefix_permissions, unconditionally, before its own OS user touches anything).
+    Nothing made beforehand helps (it adds o+rx whatever the mode), and placing the data
+    elsewhere as root would orphan .local/pgdata: short of forking pgserver, it cannot be
+    prevented, only undone. The folder of local state is narrowed back to 0711 here; the
+    folders above it (the checkout and its parents, not ours) keep pgserver's o+rx."""
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     local_state_dir(data_dir.parent)
     _make_socket_private(server.get_postmaster_info(), data_dir)
