@@ -4,12 +4,12 @@ source without real credentials. The choice is made here, at start-up, and hande
 through the environment that its resources read with EnvVar."""
 
 import os
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_stack import private
 from local_stack.embedded import embedded_postgres
 from local_stack.roles import grant_loader, provision
 from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
@@ -88,6 +88,7 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
         warehouse_url, migration_url, dagster_url = database.loader, database.migrator, database.dagster
         exported["WAREHOUSE_URL"] = warehouse_url
         prepare_storage(dagster_url)  # whole before anything opens it, whatever killed us before
+        stack.enter_context(private.private_local_state(local_dir))  # what Dagster writes: 0700/0600
         exported["DAGSTER_POSTGRES_URL"] = storage_url(dagster_url)
         exported |= _dagster_home(environ, local_dir)
 
@@ -130,9 +131,9 @@ def migrated_warehouse(environ: Mapping[str, str], local_dir: Path) -> Iterator[
     """The warehouse, embedded or WAREHOUSE_URL, with every migration applied as the migrating
     role (WAREHOUSE_MIGRATION_URL, or WAREHOUSE_URL for a warehouse with one login), and events
     from before the pseudonyms stamped with theirs."""
-    pii_key = _pii_key(environ, local_dir, embedded=not environ.get("WAREHOUSE_URL"))
+    _check_real_warehouse(environ)
+    pii_key = _pii_key(environ, local_dir)
     if warehouse_url := environ.get("WAREHOUSE_URL"):
-        _check_real_warehouse(environ)
         migration_url = environ.get("WAREHOUSE_MIGRATION_URL") or warehouse_url
         applied = migrate(migration_url)
         fill_pseudonyms(migration_url, pii_key)
@@ -185,30 +186,20 @@ def _sandbox_allowed(modes: Mapping[str, str], environ: Mapping[str, str]) -> No
             "otherwise set the vendor's credentials")
 
 
-def _pii_key(environ: Mapping[str, str], local_dir: Path, *, embedded: bool) -> str:
-    """PIPELINES_PII_KEY, the pseudonyms' secret: from the environment, or for the embedded
-    warehouse generated once and kept in local state (0600); a real warehouse needs it set,
-    so that its pseudonyms stay the same whichever machine runs the pipeline."""
-    if environ.get("PIPELINES_PII_KEY"):
-        return environ["PIPELINES_PII_KEY"]
-    if not embedded:
-        raise ConfigurationError("PIPELINES_PII_KEY is required with WAREHOUSE_URL: the secret of "
-                                 "the pseudonyms that stand for personal data outside the warehouse")
-    kept = local_dir / "pii.key"
-    if not kept.exists():
-        local_dir.mkdir(parents=True, exist_ok=True)
-        fresh = kept.with_suffix(".partial")
-        fresh.write_text(secrets.token_urlsafe(32))
-        fresh.chmod(0o600)
-        fresh.replace(kept)  # atomic: a kill never leaves a half-written key
-    return kept.read_text().strip()
+def _pii_key(environ: Mapping[str, str], local_dir: Path) -> str:
+    """PIPELINES_PII_KEY, the pseudonyms' secret: from the environment (a real warehouse
+    requires it, see _check_real_warehouse), or for the embedded warehouse generated once and
+    kept in local state (0600)."""
+    return environ.get("PIPELINES_PII_KEY") or private.kept_secret(local_dir / "pii.key")
 
 
 def _dagster_home(environ: Mapping[str, str], local_dir: Path) -> dict[str, str]:
     """Dagster's home under local state, with the project's dagster.yaml linked in, so that
-    whatever Dagster writes next to its config (.nux, logs, artifacts) stays out of the repo."""
-    dagster_dir = local_dir / "dagster"
-    dagster_dir.mkdir(parents=True, exist_ok=True)
+    whatever Dagster writes next to its config (.nux, logs, artifacts) stays out of the repo;
+    private, like its compute logs and artifacts (which may hold what a run printed)."""
+    dagster_dir = private.private_dir(local_dir / "dagster")
+    private.private_dir(dagster_dir / "logs")
+    private.private_dir(dagster_dir / "storage")
     config = dagster_dir / "dagster.yaml"
     if not config.is_symlink():
         config.unlink(missing_ok=True)
