@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
+from dagster import build_init_resource_context
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -16,6 +17,7 @@ from pipelines.model.pseudonyms import pseudonym
 from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadTarget, Stamp, load_pages
 from pipelines.warehouse.migrations import fill_pseudonyms, migrate
+from pipelines.warehouse.resource import SchemaOutOfDate, Warehouse
 from pipelines.warehouse.urls import libpq_url
 
 KEY = "roles-test-key"
@@ -116,3 +118,19 @@ def test_events_from_before_the_pseudonyms_get_theirs(stack: LocalStack, loaded:
     assert warehouse.execute("SELECT recipient_pseudonym FROM core.message_events").fetchall() == [
         (pseudonym(RECIPIENT, KEY),)]
     assert fill_pseudonyms(stack.migration_url, KEY) == 0  # nothing left: re-running is free
+
+
+def test_a_run_refuses_a_warehouse_that_lacks_migrations_and_applies_none(stack: LocalStack) -> None:
+    assert stack.admin_url is not None
+    name = f"unmigrated_{secrets.token_hex(4)}"
+    with psycopg.connect(libpq_url(stack.admin_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(libpq_url(stack.admin_url)).set(database=name).render_as_string(hide_password=False)
+    try:
+        with pytest.raises(SchemaOutOfDate, match="make migrate"):
+            Warehouse(url=url, pii_key=KEY).setup_for_execution(build_init_resource_context())
+        with psycopg.connect(url) as conn:  # nothing was applied on the way
+            assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'core'").fetchone() == (0,)
+    finally:
+        with psycopg.connect(libpq_url(stack.admin_url), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
