@@ -23,10 +23,7 @@ def run(days: int) -> int:
 
     from local_stack.summary import warehouse_summary
     from pipelines.definitions import defs
-    from pipelines.orchestration.compat import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
+    from pipelines.orchestration.partitions import partition_range_tags
     from pipelines.orchestration.run_workers import fail_dead_runs, worker_tag
     from pipelines.sources import registry
 
@@ -40,11 +37,11 @@ def run(days: int) -> int:
             if dead := fail_dead_runs(instance):
                 print(f"Marked {len(dead)} run(s) failed whose process had died", flush=True)
             for source in registry():
-                job_def = defs.resolve_job_def(source.job.name)
+                job_def = defs.resolve_job_def(source.job_name)
                 # Day-partitioned sources load the range as one run; Webex pulls each key
                 # from its own watermark instead.
-                tags = {ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
-                        ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat()} if job_def.partitions_def else {}
+                tags = partition_range_tags(first_day.isoformat(), last_day.isoformat()) \
+                    if job_def.partitions_def else {}
                 tags |= worker_tag()  # a kill leaves the run failed, not STARTED (orchestration/run_workers.py)
                 result = job_def.execute_in_process(instance=instance, raise_on_error=False,
                                                     run_config=_QUIET_CONSOLE, tags=tags)

@@ -3,9 +3,10 @@ environment, the marts that follow them, and the sensors that keep the instance 
 
 from collections.abc import Sequence
 
-from dagster import Definitions, EnvVar
+from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from pipelines.orchestration.marts import marts_assets, marts_follow_sources
+from pipelines.orchestration.partitions import DAILY_PARTITIONS
 from pipelines.orchestration.retention import retention_job
 from pipelines.orchestration.run_workers import dead_run_sensor
 from pipelines.orchestration.settings import ModelSettings
@@ -23,7 +24,10 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
     return Definitions(
         assets=[*(source.load for source in sources),
                 marts_assets([source.events_key for source in sources])],
-        jobs=[*(source.job for source in sources), purge_job],
+        jobs=[*(define_asset_job(source.job_name, selection=AssetSelection.groups(source.name),
+                                 partitions_def=DAILY_PARTITIONS if source.partitioned else None,
+                                 description=source.job_description) for source in sources),
+              purge_job],
         schedules=[*(schedule for source in sources for schedule in source.schedules), purge_schedule],
         sensors=[marts_follow_sources, dead_run_sensor],
         resources={

@@ -23,24 +23,19 @@ from dagster import (
 )
 
 from pipelines.model import clock
-from pipelines.orchestration.compat import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    UnresolvedAssetJobDefinition,
-)
-from pipelines.orchestration.partitions import lookback_partition_keys
+from pipelines.orchestration.partitions import lookback_partition_keys, partition_range_tags
 
 
 def _today(context: ScheduleEvaluationContext) -> datetime:
     return context.scheduled_execution_time or clock.now()
 
 
-def todays_partition(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDefinition:
+def todays_partition(job_name: str, cron: str) -> ScheduleDefinition:
     """Load today's UTC partition (it fills during the day) on `cron`."""
 
-    @schedule(name=f"{job.name}_today", job=job, cron_schedule=cron, execution_timezone="UTC",
+    @schedule(name=f"{job_name}_today", job_name=job_name, cron_schedule=cron, execution_timezone="UTC",
               default_status=DefaultScheduleStatus.STOPPED,
-              description=f"Today's partition of {job.name}, {cron} (UTC).")
+              description=f"Today's partition of {job_name}, {cron} (UTC).")
     def today(context: ScheduleEvaluationContext) -> RunRequest:
         day = _today(context).date().isoformat()
         return RunRequest(partition_key=day, tags={"schedule_window": "today"})
@@ -48,24 +43,23 @@ def todays_partition(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDe
     return today
 
 
-def lookback(job: UnresolvedAssetJobDefinition, days: int, cron: str) -> ScheduleDefinition:
+def lookback(job_name: str, days: int, cron: str) -> ScheduleDefinition:
     """Re-load the last `days` days, today included, as one run on `cron`."""
 
-    @schedule(name=f"{job.name}_lookback_{days}d", job=job, cron_schedule=cron,
+    @schedule(name=f"{job_name}_lookback_{days}d", job_name=job_name, cron_schedule=cron,
               execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED,
-              description=f"The last {days} days of {job.name} as one run, {cron} (UTC): "
+              description=f"The last {days} days of {job_name} as one run, {cron} (UTC): "
                           "statuses of recent messages keep changing.")
     def recent(context: ScheduleEvaluationContext) -> RunRequest:
         keys = lookback_partition_keys(_today(context).date(), days)
-        return RunRequest(tags={ASSET_PARTITION_RANGE_START_TAG: keys[0],
-                                ASSET_PARTITION_RANGE_END_TAG: keys[-1],
-                                "schedule_window": f"lookback_{days}d"})
+        return RunRequest(tags=partition_range_tags(keys[0], keys[-1])
+                          | {"schedule_window": f"lookback_{days}d"})
 
     return recent
 
 
-def every(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDefinition:
+def every(job_name: str, cron: str) -> ScheduleDefinition:
     """An unpartitioned job (Webex) on `cron`."""
-    return ScheduleDefinition(name=f"{job.name}_schedule", job=job, cron_schedule=cron,
+    return ScheduleDefinition(name=f"{job_name}_schedule", job_name=job_name, cron_schedule=cron,
                               execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED,
-                              description=f"{job.name}, {cron} (UTC).")
+                              description=f"{job_name}, {cron} (UTC).")

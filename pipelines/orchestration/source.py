@@ -12,17 +12,13 @@ from typing import Any
 from dagster import (
     AssetKey,
     AssetsDefinition,
-    AssetSelection,
     ConfigurableResource,
     EnvVar,
     ScheduleDefinition,
-    define_asset_job,
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from pipelines.orchestration.compat import UnresolvedAssetJobDefinition
-from pipelines.orchestration.partitions import DAILY_PARTITIONS
 from pipelines.orchestration.schedules import every, lookback, todays_partition
 
 
@@ -50,7 +46,10 @@ class SourceDefinition:
     settings: tuple[Setting, ...]
     load: AssetsDefinition
     raw_table: str
-    job: UnresolvedAssetJobDefinition
+    # Its job: every asset of its group, by day or not (the code location makes it, by name).
+    job_name: str
+    job_description: str
+    partitioned: bool
     schedules: tuple[ScheduleDefinition, ...] = field(default=())
     # Payload keys (and attribute keys of its events) that hold message content or links to
     # it: what the retention job removes once it is old enough.
@@ -102,12 +101,12 @@ def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settin
                  content_fields: Sequence[str] = ()) -> SourceDefinition:
     """A day-partitioned source: one job over its group, today's partition on `today_cron`, and
     the last `lookback_days` days (whose statuses still change) as one run on `lookback_cron`."""
-    job = define_asset_job(f"{name}_daily", selection=AssetSelection.groups(name),
-                           partitions_def=DAILY_PARTITIONS, description=job_description)
+    job_name = f"{name}_daily"
     return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
-                            raw_table=raw_table, job=job,
-                            schedules=(todays_partition(job, today_cron),
-                                       lookback(job, lookback_days, lookback_cron)),
+                            raw_table=raw_table, job_name=job_name, job_description=job_description,
+                            partitioned=True,
+                            schedules=(todays_partition(job_name, today_cron),
+                                       lookback(job_name, lookback_days, lookback_cron)),
                             content_fields=tuple(content_fields))
 
 
@@ -115,8 +114,8 @@ def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                        settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
                        job_description: str, cron: str, content_fields: Sequence[str] = ()) -> SourceDefinition:
     """A source pulled from its own watermarks (no partitions), on `cron`."""
-    job = define_asset_job(f"{name}_incremental", selection=AssetSelection.groups(name),
-                           description=job_description)
+    job_name = f"{name}_incremental"
     return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
-                            raw_table=raw_table, job=job, schedules=(every(job, cron),),
+                            raw_table=raw_table, job_name=job_name, job_description=job_description,
+                            partitioned=False, schedules=(every(job_name, cron),),
                             content_fields=tuple(content_fields))

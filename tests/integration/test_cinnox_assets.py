@@ -9,11 +9,7 @@ import pytest
 from dagster import AssetKey
 
 from pipelines.model import clock
-from pipelines.orchestration.compat import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
-from pipelines.orchestration.partitions import DAILY_PARTITIONS
+from pipelines.orchestration.partitions import DAILY_PARTITIONS, partition_range_tags
 from sandbox.server import SandboxState
 from sandbox.vendors.cinnox import CinnoxApi
 from tests.conftest import TEST_SANDBOX
@@ -83,8 +79,7 @@ def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Con
 
 def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> None:
     first, last = day_under_test() - timedelta(days=2), day_under_test()
-    assert materialize(tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                             ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}).success
+    assert materialize(tags=partition_range_tags(first.isoformat(), last.isoformat())).success
     bad = warehouse.execute("""
         SELECT count(*) FROM core.message_events
         WHERE recipient !~ '^\\+[1-9][0-9]{6,14}$' OR direction <> 'outbound'
@@ -172,8 +167,7 @@ def own_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator:
 
 def test_a_status_change_updates_the_existing_row(warehouse: psycopg.Connection, own_sandbox) -> None:
     first, last = day_under_test() - timedelta(days=2), day_under_test()
-    tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+    tags = partition_range_tags(first.isoformat(), last.isoformat())
     assert materialize(tags=tags).success
     before = {row[0]: row for row in snapshot(warehouse)}
     own_sandbox.state.advance()

@@ -8,15 +8,11 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, build_schedule_context
+from dagster import AssetKey, DagsterInstance, Definitions, PartitionKeyRange, build_schedule_context
 
 from local_stack.launcher import LocalStack
 from pipelines.definitions import defs
 from pipelines.model import clock
-from pipelines.orchestration.compat import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 from pipelines.paths import PROJECT_ROOT
 from tests.support import materialization_metadata, run_job
 
@@ -71,8 +67,7 @@ def test_schedules_ask_for_today_and_for_the_lookback_as_one_run() -> None:
 
     assert tick("cinnox_daily_today").partition_key == "2026-11-20"
     request = tick("cinnox_daily_lookback_7d")
-    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
-        "2026-11-14", "2026-11-20")
+    assert request.partition_key_range == PartitionKeyRange("2026-11-14", "2026-11-20")
     assert all(schedule.default_status.value == "STOPPED" for schedule in defs.schedules)
 
 

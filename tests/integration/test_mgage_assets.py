@@ -8,10 +8,7 @@ import psycopg
 import pytest
 from dagster import AssetKey
 
-from pipelines.orchestration.compat import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+from pipelines.orchestration.partitions import partition_range_tags
 from sandbox.server import SandboxState
 from sandbox.vendors.mgage import MgageApi
 from tests.conftest import TEST_SANDBOX
@@ -91,8 +88,7 @@ def test_loading_a_partition_twice_leaves_the_same_rows(warehouse: psycopg.Conne
 @pytest.mark.day_sensitive
 def test_a_partition_range_runs_as_one_run(warehouse: psycopg.Connection) -> None:
     first, last = day_under_test() - timedelta(days=1), day_under_test()
-    result = materialize(tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                               ASSET_PARTITION_RANGE_END_TAG: last.isoformat()})
+    result = materialize(tags=partition_range_tags(first.isoformat(), last.isoformat()))
     assert result.success
     loaded = dict(warehouse.execute(
         "SELECT partition_date, count(*) FROM core.message_events GROUP BY 1").fetchall())

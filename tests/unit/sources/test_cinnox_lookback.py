@@ -1,12 +1,8 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from dagster import build_schedule_context
+from dagster import PartitionKeyRange, build_schedule_context
 
-from pipelines.orchestration.compat import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 from pipelines.orchestration.partitions import lookback_partition_keys
 from pipelines.sources.cinnox import DEFINITION
 from pipelines.sources.cinnox.client import CinnoxClient
@@ -33,5 +29,4 @@ def test_the_source_re_pulls_a_week_by_default() -> None:
     [lookback] = [s for s in DEFINITION.schedules if s.name.startswith("cinnox_daily_lookback")]
     context = build_schedule_context(scheduled_execution_time=datetime(2026, 3, 2, 2, 45, tzinfo=UTC))
     [request] = lookback.evaluate_tick(context).run_requests
-    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG],
-            request.tags[ASSET_PARTITION_RANGE_END_TAG]) == ("2026-02-24", "2026-03-02")  # 7 days
+    assert request.partition_key_range == PartitionKeyRange("2026-02-24", "2026-03-02")  # 7 days
