@@ -143,7 +143,7 @@ def migrated_warehouse(environ: Mapping[str, str], local_dir: Path) -> Iterator[
         urls = provision(server)
         applied = migrate(urls.migrator)
         fill_pseudonyms(urls.migrator, pii_key)
-        grant_loader(server)  # the group exists once the roles migration has run
+        grant_loader(urls)  # the group exists once the roles migration has run
         yield Databases(urls.migrator, urls.loader, environ.get("DAGSTER_POSTGRES_URL") or urls.dagster,
                         pii_key, applied, admin=urls.admin)
 

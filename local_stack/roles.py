@@ -43,16 +43,15 @@ def provision(server: EmbeddedPostgres) -> EmbeddedUrls:
         conn.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(MIGRATOR)))
         _own_database(conn, WAREHOUSE_DATABASE, MIGRATOR)
         _own_database(conn, DAGSTER_DATABASE, DAGSTER)
+        _take_over(conn, MIGRATOR)
     with psycopg.connect(server.database_url(DAGSTER_DATABASE), autocommit=True) as conn:
         _take_over(conn, DAGSTER)
-    with psycopg.connect(urls.admin, autocommit=True) as conn:
-        _take_over(conn, MIGRATOR)
     return urls
 
 
-def grant_loader(server: EmbeddedPostgres) -> None:
+def grant_loader(urls: EmbeddedUrls) -> None:
     """Make the product's login a loader (after the migrations have made the group)."""
-    with psycopg.connect(server.database_url(WAREHOUSE_DATABASE), autocommit=True) as conn:
+    with psycopg.connect(urls.admin, autocommit=True) as conn:
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(LOADER_GROUP), sql.Identifier(LOADER)))
 
 

@@ -9,7 +9,7 @@ the fetch; the transaction keeps it all-or-nothing."""
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from hashlib import blake2b
 from typing import Any
@@ -18,7 +18,7 @@ import orjson
 import psycopg
 
 from pipelines.model.events import MessageEvent, RecordRejected
-from pipelines.model.pseudonyms import pseudonym
+from pipelines.model.pseudonyms import Pseudonyms
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
 from pipelines.warehouse.queries import fetch_one, query
@@ -54,9 +54,13 @@ class Stamp:
 
     pii_key: str
     sandbox: bool = False
+    _pseudonyms: Pseudonyms = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pseudonyms", Pseudonyms(self.pii_key))  # keyed once per load
 
     def values(self, event: MessageEvent) -> tuple[str, bool]:
-        return pseudonym(event.recipient, self.pii_key), self.sandbox
+        return self._pseudonyms(event.recipient), self.sandbox
 
 
 @dataclass(frozen=True)

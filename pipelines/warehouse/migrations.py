@@ -12,7 +12,7 @@ holds it is the only live migrator, and any yoyo lock row it finds is a dead one
 import psycopg
 from yoyo import get_backend, read_migrations
 
-from pipelines.model.pseudonyms import pseudonym
+from pipelines.model.pseudonyms import Pseudonyms
 from pipelines.paths import MIGRATIONS_DIR
 from pipelines.warehouse.queries import query
 from pipelines.warehouse.urls import libpq_url, sqlalchemy_url
@@ -52,12 +52,12 @@ def fill_pseudonyms(url: str, pii_key: str, batch: int = 20_000) -> int:
     """Stamp recipient pseudonyms on events loaded before the loader did (a data step of the
     roles migration, which needs the key and so cannot be SQL): batch by batch, each committed,
     so a killed fill resumes where it stopped. The number of events stamped."""
-    filled = 0
+    filled, pseudonym = 0, Pseudonyms(pii_key)
     with psycopg.connect(libpq_url(url)) as conn:
         while rows := conn.execute(query("pseudonyms_missing"), {"batch": batch}).fetchall():
             conn.execute(query("pseudonyms_fill"), {
                 "event_ids": [event_id for event_id, _ in rows],
-                "pseudonyms": [pseudonym(recipient, pii_key) for _, recipient in rows]})
+                "pseudonyms": [pseudonym(recipient) for _, recipient in rows]})
             conn.commit()
             filled += len(rows)
     return filled
