@@ -5,13 +5,17 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from local_stack.launcher import ConfigurationError, local_stack, migrated_warehouse
 from pipelines.model import clock
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.warehouse.urls import redacted
+
+if TYPE_CHECKING:
+    from dagster import PartitionsDefinition
 
 # Step-level DEBUG events stay in the run's event log (make ui); the terminal gets INFO.
 _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -23,7 +27,6 @@ def run(days: int) -> int:
 
     from local_stack.summary import warehouse_summary
     from pipelines.definitions import defs
-    from pipelines.orchestration.partitions import partition_range_tags
     from pipelines.orchestration.run_workers import fail_dead_runs, worker_tag
     from pipelines.sources import registry
 
@@ -37,21 +40,39 @@ def run(days: int) -> int:
             if dead := fail_dead_runs(instance):
                 print(f"Marked {len(dead)} run(s) failed whose process had died", flush=True)
             for source in registry():
-                job_def = defs.resolve_job_def(source.job_name)
-                # Day-partitioned sources load the range as one run; Webex pulls each key
-                # from its own watermark instead.
-                tags = partition_range_tags(first_day.isoformat(), last_day.isoformat()) \
-                    if job_def.partitions_def else {}
-                tags |= worker_tag()  # a kill leaves the run failed, not STARTED (orchestration/run_workers.py)
-                result = job_def.execute_in_process(instance=instance, raise_on_error=False,
-                                                    run_config=_QUIET_CONSOLE, tags=tags)
-                outcomes[source.name] = result.success
+                # Its supporting assets first (Webex: whom to follow), then its load.
+                runs: list[tuple[str, dict[str, str]]] = [
+                    (support.job_name, {}) for support in source.supporting]
+                runs.append((source.job_name, _whole_range(source.partitions_def, first_day, last_day)))
+                ok = True
+                for job_name, tags in runs:
+                    # A kill leaves the run failed, not STARTED (orchestration/run_workers.py).
+                    result = defs.resolve_job_def(job_name).execute_in_process(
+                        instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE,
+                        tags=tags | worker_tag())
+                    ok = ok and result.success
+                outcomes[source.name] = ok
         print()
         print(warehouse_summary(stack.warehouse_url, first_day, last_day))
     print()
-    for source, ok in outcomes.items():
-        print(f"{source}: {'loaded' if ok else 'FAILED (see the run in make ui)'}")
+    for name, ok in outcomes.items():
+        print(f"{name}: {'loaded' if ok else 'FAILED (see the run in make ui)'}")
     return 0 if all(outcomes.values()) else 1
+
+
+def _whole_range(partitions: "PartitionsDefinition | None", first_day: date, last_day: date) -> dict[str, str]:
+    """The tags of one run over what `make run` loads: the days first_day..last_day of a
+    day-partitioned source, every shard of a sharded one, nothing for an unpartitioned one."""
+    from dagster import TimeWindowPartitionsDefinition
+
+    from pipelines.orchestration.partitions import partition_range_tags
+
+    if partitions is None:
+        return {}
+    if isinstance(partitions, TimeWindowPartitionsDefinition):
+        return partition_range_tags(first_day.isoformat(), last_day.isoformat())
+    keys = partitions.get_partition_keys()
+    return partition_range_tags(keys[0], keys[-1])
 
 
 def migrate() -> int:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from pipelines.orchestration.marts import marts_assets, marts_follow_sources
-from pipelines.orchestration.partitions import DAILY_PARTITIONS
 from pipelines.orchestration.retention import retention_job
 from pipelines.orchestration.run_workers import dead_run_sensor
 from pipelines.orchestration.settings import ModelSettings
@@ -23,10 +22,14 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
         [ContentFields(source.name, source.raw_table, source.content_fields) for source in sources])
     return Definitions(
         assets=[*(source.load for source in sources),
+                *(support.asset for source in sources for support in source.supporting),
                 marts_assets([source.events_key for source in sources])],
-        jobs=[*(define_asset_job(source.job_name, selection=AssetSelection.groups(source.name),
-                                 partitions_def=DAILY_PARTITIONS if source.partitioned else None,
+        jobs=[*(define_asset_job(source.job_name, selection=AssetSelection.assets(source.load),
+                                 partitions_def=source.partitions_def,
                                  description=source.job_description) for source in sources),
+              *(define_asset_job(support.job_name, selection=AssetSelection.assets(support.asset),
+                                 description=support.job_description)
+                for source in sources for support in source.supporting),
               purge_job],
         schedules=[*(schedule for source in sources for schedule in source.schedules), purge_schedule],
         sensors=[marts_follow_sources, dead_run_sensor],

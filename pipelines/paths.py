@@ -6,4 +6,5 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_ROOT / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 QUERIES_DIR = SQL_DIR / "queries"
+AUDIENCES_DIR = SQL_DIR / "audiences"  # queries the data team owns: whom to follow
 LOCAL_DIR = PROJECT_ROOT / ".local"

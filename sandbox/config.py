@@ -77,6 +77,10 @@ class WebexSandbox:
     # some time (up to max_late_hours) after its deployment-date, as real reporting lags.
     late_share: float = 0.0
     max_late_hours: float = 48.0
+    # Shares of all other keys (chosen by hash) that never have a transaction, and that are
+    # busy like busy_keys: a large tenant's customers are mostly quiet, a few very busy.
+    quiet_share: float = 0.0
+    busy_share: float = 0.0
 
 
 @dataclass

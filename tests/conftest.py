@@ -95,7 +95,7 @@ def warehouse(stack: LocalStack) -> Iterator[psycopg.Connection]:
     """A connection to an emptied warehouse (reference data kept), as the role that owns it
     (the migrator): tests set up what the loader may not."""
     tables = ["core.message_events", *(source.raw_table for source in registry()),
-              "ops.quarantine", "ops.partition_loads", "ops.webex_key_state", "ops.webex_truncations"]
+              "ops.quarantine", "ops.partition_loads", "ops.webex_keys", "ops.webex_truncations"]
     with psycopg.connect(libpq_url(stack.migration_url), autocommit=True) as conn:
         conn.execute(sql.SQL("TRUNCATE {}").format(
             sql.SQL(", ").join(sql.Identifier(*table.split(".")) for table in tables)))

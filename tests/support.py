@@ -16,6 +16,8 @@ from local_stack.launcher import source_variables
 from pipelines.definitions import defs
 from pipelines.model import clock
 from pipelines.model.events import EVENT_COLUMNS
+from pipelines.orchestration.partitions import partition_range_tags
+from pipelines.sources.webex.shards import SHARDS
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
 from tests.instants import pinned_environment
@@ -32,6 +34,13 @@ def run_job(job: str, partition_key: str | None = None,
     return defs.resolve_job_def(job).execute_in_process(
         instance=DagsterInstance.ephemeral(), partition_key=partition_key, tags=tags,
         raise_on_error=False)
+
+
+def run_webex(shard: str | None = None) -> ExecuteInProcessResult:
+    """One Webex load: over one shard of its keys, or over every shard as `make run` does."""
+    shards = SHARDS.get_partition_keys()
+    tags = None if shard else partition_range_tags(shards[0], shards[-1])
+    return run_job("webex_incremental", partition_key=shard, tags=tags)
 
 
 def materialization_metadata(result: ExecuteInProcessResult, node: str, key: AssetKey) -> dict:

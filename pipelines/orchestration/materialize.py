@@ -5,7 +5,7 @@ A source supplies its client resource, its mapper and its day's time zone; nothi
 import functools
 import inspect
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
@@ -162,13 +162,14 @@ def results(warehouse: Warehouse, source: str, raw_key: AssetKey, events_key: As
 
 
 def source_specs(source: str, raw_name: str, raw_table: str, raw_description: str,
-                 events_description: str,
-                 freshness: FreshnessPolicy | None = None) -> tuple[AssetSpec, AssetSpec]:
-    """The two assets of a source: its raw landing table and its slice of the shared model,
-    with the column schema of each (shown in the UI) and the source's freshness policy."""
+                 events_description: str, freshness: FreshnessPolicy | None = None,
+                 deps: Sequence[AssetKey] = ()) -> tuple[AssetSpec, AssetSpec]:
+    """The two assets of a source: its raw landing table (reading `deps`, assets the source
+    keeps itself) and its slice of the shared model, with the column schema of each (shown in
+    the UI) and the source's freshness policy."""
     raw_key, events_key = AssetKey([source, raw_name]), AssetKey([source, "message_events"])
     return (
-        AssetSpec(raw_key, description=raw_description, group_name=source, owners=OWNERS,
+        AssetSpec(raw_key, deps=list(deps), description=raw_description, group_name=source, owners=OWNERS,
                   kinds={"python", "postgres"}, freshness_policy=freshness,
                   metadata={"dagster/column_schema": RAW_SCHEMA,
                             "dagster/table_name": raw_table}),

@@ -8,14 +8,17 @@ the UI, under Automation). Defaults:
 | mgage       | every hour, :05    | last 3 days, daily 02:15 UTC (Sent -> Delivered)|
 | senderguide | every 2 hours, :20 | last 3 days, daily 02:30 UTC (late opens/clicks)|
 | cinnox      | every hour, :35    | last 7 days, daily 02:45 UTC (Pending -> Read)  |
-| webex       | every 30 minutes: each key from its watermark                        |
+| webex       | every 30 minutes, a run per shard: its due keys from their watermarks   |
+|             | its followed keys (ops.webex_keys) refreshed hourly at :10               |
 
 A lookback is one run over a range of partitions (one transaction per day inside it)."""
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from dagster import (
     DefaultScheduleStatus,
+    PartitionsDefinition,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
@@ -63,3 +66,18 @@ def every(job_name: str, cron: str) -> ScheduleDefinition:
     return ScheduleDefinition(name=f"{job_name}_schedule", job_name=job_name, cron_schedule=cron,
                               execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED,
                               description=f"{job_name}, {cron} (UTC).")
+
+
+def each_partition(job_name: str, cron: str, partitions: PartitionsDefinition) -> ScheduleDefinition:
+    """A run per partition (Webex: per shard of its keys) on `cron`: a run launcher that spreads
+    runs over machines pulls them at once; the job's pool decides how many run together."""
+
+    @schedule(name=f"{job_name}_schedule", job_name=job_name, cron_schedule=cron,
+              execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED,
+              description=f"{job_name}, a run per partition, {cron} (UTC).")
+    def every_partition(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
+        tick = _today(context).isoformat()
+        for key in partitions.get_partition_keys():
+            yield RunRequest(run_key=f"{tick}/{key}", partition_key=key)
+
+    return every_partition

@@ -14,12 +14,14 @@ from dagster import (
     AssetsDefinition,
     ConfigurableResource,
     EnvVar,
+    PartitionsDefinition,
     ScheduleDefinition,
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from pipelines.orchestration.schedules import every, lookback, todays_partition
+from pipelines.orchestration.partitions import DAILY_PARTITIONS
+from pipelines.orchestration.schedules import each_partition, every, lookback, todays_partition
 
 
 class Role(Enum):
@@ -38,6 +40,21 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class SupportingAsset:
+    """An asset a source keeps for its own load (Webex: the keys it follows), with its own job
+    and schedule; `make run` materializes it before the load."""
+
+    asset: AssetsDefinition
+    job_name: str
+    job_description: str
+    cron: str
+
+    @property
+    def schedule(self) -> ScheduleDefinition:
+        return every(self.job_name, self.cron)
+
+
+@dataclass(frozen=True)
 class SourceDefinition:
     """A vendor source as the rest of the product sees it (see the module's docstring)."""
 
@@ -46,11 +63,12 @@ class SourceDefinition:
     settings: tuple[Setting, ...]
     load: AssetsDefinition
     raw_table: str
-    # Its job: every asset of its group, by day or not (the code location makes it, by name).
+    # Its job: its load, by day, by shard or whole (the code location makes it, by name).
     job_name: str
     job_description: str
-    partitioned: bool
+    partitions_def: PartitionsDefinition | None
     schedules: tuple[ScheduleDefinition, ...] = field(default=())
+    supporting: tuple[SupportingAsset, ...] = ()
     # Payload keys (and attribute keys of its events) that hold message content or links to
     # it: what the retention job removes once it is old enough.
     content_fields: tuple[str, ...] = ()
@@ -104,7 +122,7 @@ def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settin
     job_name = f"{name}_daily"
     return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
                             raw_table=raw_table, job_name=job_name, job_description=job_description,
-                            partitioned=True,
+                            partitions_def=DAILY_PARTITIONS,
                             schedules=(todays_partition(job_name, today_cron),
                                        lookback(job_name, lookback_days, lookback_cron)),
                             content_fields=tuple(content_fields))
@@ -112,10 +130,15 @@ def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settin
 
 def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                        settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
-                       job_description: str, cron: str, content_fields: Sequence[str] = ()) -> SourceDefinition:
-    """A source pulled from its own watermarks (no partitions), on `cron`."""
+                       job_description: str, cron: str, content_fields: Sequence[str] = (),
+                       supporting: Sequence[SupportingAsset] = ()) -> SourceDefinition:
+    """A source pulled from its own watermarks, on `cron`: as one run, or when its load is
+    partitioned (into shards of its keys), as one run per partition at each tick."""
     job_name = f"{name}_incremental"
+    partitions = load.partitions_def
+    schedule = each_partition(job_name, cron, partitions) if partitions else every(job_name, cron)
     return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
                             raw_table=raw_table, job_name=job_name, job_description=job_description,
-                            partitioned=False, schedules=(every(job_name, cron),),
-                            content_fields=tuple(content_fields))
+                            partitions_def=partitions,
+                            schedules=(schedule, *(support.schedule for support in supporting)),
+                            content_fields=tuple(content_fields), supporting=tuple(supporting))

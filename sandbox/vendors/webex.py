@@ -18,6 +18,7 @@ or bad input (1001), 401 with 430 for a bad token. The event API answers 1002 fo
 event-id/event-key, 1001 for bad JSON or a "NULL"/"null" parameter, 499 for more than 400
 parameters or a body over 24 KB, under the HTTP status the tenant is configured for (200/500)."""
 
+import functools
 import re
 import uuid
 from datetime import date, timedelta
@@ -207,8 +208,20 @@ class WebexApi:
         """Keys compare without case for emails and without a leading '+' for MSISDNs."""
         return key.lower() if "@" in key else key.removeprefix("+")
 
+    @functools.cached_property
+    def _busy_keys(self) -> frozenset[str]:
+        return frozenset(self._identity(busy) for busy in self.settings.busy_keys)
+
     def is_busy(self, key: str) -> bool:
-        return self._identity(key) in {self._identity(busy) for busy in self.settings.busy_keys}
+        identity = self._identity(key)
+        return identity in self._busy_keys or (
+            self.settings.busy_share > 0
+            and Draw(self.config.seed, "webex-busy", identity).unit(0) < self.settings.busy_share)
+
+    def is_quiet(self, key: str) -> bool:
+        """A key that never has a transaction (never a busy one)."""
+        return (self.settings.quiet_share > 0 and not self.is_busy(key)
+                and Draw(self.config.seed, "webex-quiet", self._identity(key)).unit(0) < self.settings.quiet_share)
 
     def wraps_response(self, key: str) -> bool:
         """Whether this key's answer is {"transactions": [...]} rather than a bare array."""
@@ -218,6 +231,8 @@ class WebexApi:
     def daily_count(self, key: str, day: date) -> int:
         """Transactions of the key on the tenant-local day."""
         draw = Draw(self.config.seed, "webex-volume", self._identity(key), day.isoformat())
+        if self.is_quiet(key):
+            return 0
         if self.is_busy(key):
             busy = round(self.settings.busy_daily_transactions * (0.8 + 0.4 * draw.unit(0)))
             return max(MAX_COUNT + 1, busy)

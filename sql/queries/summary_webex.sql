@@ -1,6 +1,7 @@
--- Webex is pulled per key from a watermark: how far the keys are loaded, and what was cut.
-SELECT count(*)                                              AS customer_keys,
-       min(loaded_through)                                   AS oldest_watermark,
-       max(loaded_through)                                   AS newest_watermark,
-       (SELECT count(*) FROM ops.webex_truncations)          AS truncated_days
-FROM ops.webex_key_state
+-- Webex is pulled per key from a watermark: how many keys are followed, how far they are
+-- loaded, how many are due, and what was cut.
+SELECT count(*) FILTER (WHERE configured OR listed)                  AS customer_keys,
+       min(loaded_through) FILTER (WHERE configured OR listed)       AS oldest_watermark,
+       max(loaded_through) FILTER (WHERE configured OR listed)       AS newest_watermark,
+       (SELECT count(*) FROM ops.webex_truncations)                  AS truncated_days
+FROM ops.webex_keys

@@ -32,7 +32,8 @@ CONTENTS = {
            "SELECT record_id, partition_date, context, payload FROM raw.cinnox_campaign_recipients UNION ALL "
            "SELECT record_id, partition_date, context, payload FROM raw.webex_transactions",
     "ops.quarantine": "SELECT source, scope, record_hash, reason, payload FROM ops.quarantine",
-    "ops.webex_key_state": "SELECT key, loaded_through FROM ops.webex_key_state",
+    "ops.webex_keys": "SELECT key, configured, listed, seen_at, loaded_through, last_activity_on "
+                      "FROM ops.webex_keys",
     "ops.webex_truncations": "SELECT key, local_date, returned FROM ops.webex_truncations",
 }
 KILL_AFTER_S = (0.8, 1.6, 2.4, 3.2, 4.0, 4.8, 5.6, 6.4, 7.2, 8.0)

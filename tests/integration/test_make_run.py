@@ -18,7 +18,7 @@ from tests.support import child_run_env
 pytestmark = pytest.mark.slow
 
 # Everything a load writes whose content must not change unless the vendor's did (run ids and
-# timestamps of ops bookkeeping such as partition_loads and webex_key_state do change).
+# timestamps of ops bookkeeping such as partition_loads and webex_keys do change).
 TABLES = ("core.message_events", "raw.mgage_messages", "raw.senderguide_interactions",
           "raw.cinnox_campaign_recipients", "raw.webex_transactions", "ops.quarantine",
           "ops.webex_truncations")

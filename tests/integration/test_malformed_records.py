@@ -10,7 +10,7 @@ import pytest
 from sandbox.faults import FaultSettings
 from sandbox.server import serve_in_thread
 from tests.conftest import TEST_SANDBOX
-from tests.support import days_ago, run_job
+from tests.support import days_ago, run_job, run_webex
 
 FAULTY = dataclasses.replace(TEST_SANDBOX, faults=FaultSettings(seed=3, rates={"malformed": 0.05}))
 
@@ -47,7 +47,7 @@ def test_webex_quarantines_bad_transactions_and_loads_the_rest(warehouse: psycop
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     with serve_in_thread(FAULTY) as (url, _):
         monkeypatch.setenv("WEBEX_BASE_URL", url)
-        assert run_job("webex_incremental").success
+        assert run_webex().success
     loaded, quarantined = counts(warehouse, "webex")
     assert loaded > 0 and quarantined > 0
     payload = warehouse.execute("SELECT payload FROM ops.quarantine WHERE source = 'webex' LIMIT 1").fetchone()[0]

@@ -27,7 +27,7 @@ def test_no_recipient_or_key_leaves_the_warehouse(tmp_path: Path, instant: datet
     with embedded_postgres(tmp_path / "pgdata") as server, \
             psycopg.connect(server.database_url("warehouse")) as conn:
         recipients = {value for (value,) in conn.execute("SELECT DISTINCT recipient FROM core.message_events")}
-        keys = {value for (value,) in conn.execute("SELECT key FROM ops.webex_key_state")}
+        keys = {value for (value,) in conn.execute("SELECT key FROM ops.webex_keys")}
     assert len(recipients) > 1_000 and "919900000001" in keys  # the search looks where the data is
     written = everything_written(tmp_path)
     written.pop("database warehouse")

@@ -74,7 +74,7 @@ def test_an_analyst_reads_the_marts_with_pseudonyms_and_nothing_else(stack: Loca
     assert status == (pseudonym(RECIPIENT, KEY),)
     assert "recipient" not in columns  # no mart shows a clear address
     for statement in ("SELECT 1 FROM core.message_events", "SELECT 1 FROM raw.webex_transactions",
-                      "SELECT 1 FROM ops.quarantine", "SELECT 1 FROM ops.webex_key_state",
+                      "SELECT 1 FROM ops.quarantine", "SELECT 1 FROM ops.webex_keys",
                       "INSERT INTO core.event_type_map VALUES ('x', 'y', 'y', 'sent')"):
         assert refused(analyst, statement), statement
 

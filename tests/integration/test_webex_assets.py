@@ -19,11 +19,12 @@ from pipelines.sources.webex.assets import load_increments
 from pipelines.sources.webex.client import KeyIncrement, KeyWindow, WebexSession
 from pipelines.sources.webex.mapping import map_transaction
 from pipelines.transport.http import VendorError
+from pipelines.warehouse.key_state import PulledKey
 from pipelines.warehouse.loading import Stamp
 from sandbox.server import SandboxState, serve_in_thread
 from sandbox.vendors.webex import MAX_COUNT, WebexApi
 from tests.conftest import TEST_SANDBOX
-from tests.support import events_snapshot, materialization_metadata, run_job
+from tests.support import events_snapshot, materialization_metadata, run_webex
 from tests.support import own_sandbox as serve_own_sandbox
 
 RAW_KEY = AssetKey(["webex", "raw_transactions"])
@@ -33,6 +34,16 @@ ZONE = ZoneInfo(WEBEX.timezone)
 INITIAL_DAYS = 7  # the client's default window for a key never loaded
 LOOKBACK_DAYS = 2  # the client's default: days before the watermark asked again
 STAMP = Stamp(pii_key="test-pii-key")
+
+
+def identity(key: str) -> str:
+    """A configured key as the warehouse follows it (ops.webex_key_identity)."""
+    return key.lower() if "@" in key else key.removeprefix("+")
+
+
+# The sandbox's configured keys as followed: one of them is spelled with capitals.
+KEYS = [identity(key) for key in WEBEX.keys]
+BUSY_KEYS = [identity(key) for key in WEBEX.busy_keys]
 
 
 def sandbox_api(generation: int = 0) -> WebexApi:
@@ -65,7 +76,7 @@ def sandbox_today() -> date:
 
 
 def materialize():
-    return run_job("webex_incremental")
+    return run_webex()
 
 
 def metadata(result, key) -> dict:
@@ -73,7 +84,8 @@ def metadata(result, key) -> dict:
 
 
 def watermarks(conn: psycopg.Connection) -> dict[str, date]:
-    return dict(conn.execute("SELECT key, loaded_through FROM ops.webex_key_state").fetchall())
+    return dict(conn.execute("SELECT key, loaded_through FROM ops.webex_keys "
+                             "WHERE loaded_through IS NOT NULL").fetchall())
 
 
 def truncations(conn: psycopg.Connection) -> set[tuple]:
@@ -103,12 +115,12 @@ def loaded_through(conn: psycopg.Connection) -> date:
 def test_every_key_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Connection) -> None:
     result = materialize()
     assert result.success
-    assert watermarks(warehouse).keys() == set(WEBEX.keys)
+    assert watermarks(warehouse).keys() == set(KEYS)
     today = loaded_through(warehouse)
     first = today - timedelta(days=INITIAL_DAYS - 1)
 
     total, expected_truncations = 0, set()
-    for key in WEBEX.keys:
+    for key in KEYS:
         rows, truncated = held(key, first, today)
         assert loaded(warehouse, key) == rows, key  # every transaction, whole, and nothing else
         events = warehouse.execute(
@@ -120,25 +132,26 @@ def test_every_key_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Conne
         total += len(rows)
         # Busy keys fill every day; the others never fill an answer.
         assert truncated == ({first + timedelta(days=n) for n in range(INITIAL_DAYS)}
-                             if key in WEBEX.busy_keys else set()), key
+                             if key in BUSY_KEYS else set()), key
 
     recorded = {(key, day, returned) for key, day, returned, run_id, _ in truncations(warehouse)}
     assert recorded == expected_truncations and expected_truncations
     assert warehouse.execute("SELECT count(*) FROM core.message_events WHERE source = 'webex'"
                              ).fetchone() == (total,)
     meta = metadata(result, EVENTS_KEY)
-    assert meta["keys"] == meta["keys_loaded"] == len(WEBEX.keys)
+    assert meta["keys_due"] == meta["keys_loaded"] == len(KEYS)
+    assert (meta["keys_left_for_later"], meta["oldest_due_key_waited_h"]) == (0, 0)
     assert meta["keys_failed"] == 0
     assert meta["inserted"] == meta["records_fetched"] == total
     assert (meta["quarantined"], meta["unknown_status"], meta["duplicates"]) == (0, 0, 0)
     assert meta["truncated_days"] == len(expected_truncations)
     # The truncated keys are named by their pseudonyms: a key is personal data.
-    hidden = [pseudonym(key, os.environ["PIPELINES_PII_KEY"]) for key in WEBEX.busy_keys]
+    hidden = [pseudonym(key, os.environ["PIPELINES_PII_KEY"]) for key in BUSY_KEYS]
     assert all(name in meta["truncations"] for name in hidden)
-    assert not any(key in meta["truncations"] for key in WEBEX.busy_keys)
+    assert not any(key in meta["truncations"] for key in BUSY_KEYS)
     # One answer per quiet key; a busy key's 7 days are halved down to single days: 2*7 - 1.
-    busy = len(WEBEX.busy_keys)
-    assert (meta["api_calls"], meta["retries"]) == (len(WEBEX.keys) - busy + busy * (2 * INITIAL_DAYS - 1), 0)
+    busy = len(BUSY_KEYS)
+    assert (meta["api_calls"], meta["retries"]) == (len(KEYS) - busy + busy * (2 * INITIAL_DAYS - 1), 0)
     assert metadata(result, RAW_KEY)["truncated_days"] == len(expected_truncations)
 
 
@@ -183,7 +196,7 @@ def test_a_second_run_changes_nothing_and_keeps_the_watermarks(warehouse: psycop
     assert all(marks[key] >= first_marks[key] for key in marks)
     today = loaded_through(warehouse)
     # Only the watermark's day and the lookback before it are asked again, and hold what they held.
-    refetched = sum(len(held(key, today - timedelta(days=LOOKBACK_DAYS), today)[0]) for key in WEBEX.keys)
+    refetched = sum(len(held(key, today - timedelta(days=LOOKBACK_DAYS), today)[0]) for key in KEYS)
     meta = metadata(again, EVENTS_KEY)
     assert (meta["inserted"], meta["updated"]) == (0, 0)
     assert meta["records_fetched"] == meta["unchanged"] == refetched
@@ -191,11 +204,13 @@ def test_a_second_run_changes_nothing_and_keeps_the_watermarks(warehouse: psycop
 
 @pytest.mark.day_sensitive
 def test_a_key_restarts_at_its_own_watermark(warehouse: psycopg.Connection) -> None:
-    key, ahead, fresh = WEBEX.keys[0], WEBEX.keys[1], WEBEX.keys[2]
+    key, ahead, fresh = KEYS[0], KEYS[1], KEYS[2]
     today = sandbox_today()
     mark, future = today - timedelta(days=2), today + timedelta(days=3)
-    warehouse.execute("INSERT INTO ops.webex_key_state (key, loaded_through) VALUES (%s, %s), (%s, %s)",
-                      (key, mark, ahead, future))
+    warehouse.execute("INSERT INTO ops.webex_keys (key, configured, followed_since, due_at, loaded_through) "
+                      "VALUES (%(key)s, true, %(now)s, %(now)s, %(mark)s), "
+                      "(%(ahead)s, true, %(now)s, %(now)s, %(future)s)",
+                      {"key": key, "ahead": ahead, "mark": mark, "future": future, "now": clock.now()})
     assert materialize().success
     marks = watermarks(warehouse)
     # From its watermark, inclusive, less the lookback for late transactions.
@@ -231,7 +246,7 @@ def test_a_status_change_updates_rows_in_place(warehouse: psycopg.Connection, ow
     # The second run asked each key from its watermark (today) only: today's rows carry the
     # advanced statuses, earlier days keep what was loaded.
     today = loaded_through(warehouse)
-    for key in WEBEX.keys:
+    for key in KEYS:
         now_held, _ = held(key, today, today, generation=1)
         for transaction_id, payload in loaded(warehouse, key).items():
             if payload["deployment-date"][:10] == today.isoformat():
@@ -240,7 +255,7 @@ def test_a_status_change_updates_rows_in_place(warehouse: psycopg.Connection, ow
 
 def test_a_failing_key_is_reported_and_the_others_load(warehouse: psycopg.Connection,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    failing = WEBEX.keys[1]
+    failing = KEYS[1]
     fetch = WebexSession.transactions
 
     def transactions(self, key, first, last):
@@ -253,13 +268,13 @@ def test_a_failing_key_is_reported_and_the_others_load(warehouse: psycopg.Connec
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     reported = failure.step_failure_data.user_failure_data
-    assert reported.description.startswith(f"1 of {len(WEBEX.keys)} Webex keys failed")
+    assert reported.description.startswith(f"1 of {len(KEYS)} due Webex keys failed")
     failed_keys = reported.metadata["failed_keys"].value  # by pseudonym: a key is personal data
     assert pseudonym(failing, os.environ["PIPELINES_PII_KEY"]) in failed_keys and failing not in failed_keys
     assert "code 1010" in failed_keys
-    assert watermarks(warehouse).keys() == set(WEBEX.keys) - {failing}
+    assert watermarks(warehouse).keys() == set(KEYS) - {failing}
     assert loaded(warehouse, failing) == {}
-    assert all(loaded(warehouse, key) for key in WEBEX.busy_keys)
+    assert all(loaded(warehouse, key) for key in BUSY_KEYS)
     assert metadata(result, EVENTS_KEY)["keys_failed"] == 1
 
 
@@ -285,9 +300,12 @@ def test_a_quarantined_transaction_leaves_quarantine_once_it_arrives_usable(ware
     broken = good | {"deployment-date": "not a date"}
     mapper = partial(map_transaction, zone=UTC, default_region="US")
     window = KeyWindow("919812345670", today, today)
-    load_increments(warehouse, [KeyIncrement(window, [broken], [], 1)], mapper, STAMP, "run-1")
+    state = PulledKey(window.key, today, today, [], today, clock.now())
+    load_increments(warehouse, [(KeyIncrement(window, [broken], [], 1), state)], mapper, STAMP,
+                    clock.now(), "run-1")
     assert warehouse.execute("SELECT count(*) FROM ops.quarantine WHERE source = 'webex'").fetchone() == (1,)
-    load_increments(warehouse, [KeyIncrement(window, [good], [], 1)], mapper, STAMP, "run-2")
+    load_increments(warehouse, [(KeyIncrement(window, [good], [], 1), state)], mapper, STAMP,
+                    clock.now(), "run-2")
     assert warehouse.execute("SELECT count(*) FROM ops.quarantine WHERE source = 'webex'").fetchone() == (0,)
     assert warehouse.execute("SELECT status_raw FROM core.message_events WHERE source = 'webex'").fetchone() == (
         "Successfully delivered to the Customer",)
@@ -312,11 +330,11 @@ def test_a_transaction_reported_up_to_two_days_late_is_loaded_by_a_later_run(
         assert materialize().success
         today = loaded_through(warehouse)
         first = today - timedelta(days=INITIAL_DAYS - 1)
-        seen_then = {key: reported(key, first, today) for key in WEBEX.keys}
+        seen_then = {key: reported(key, first, today) for key in KEYS}
         with time_machine.travel(instant + timedelta(days=2, hours=1), tick=True):
             assert materialize().success
-            seen_now = {key: reported(key, first, today) for key in WEBEX.keys}
-    appeared_late = sum(len(seen_now[key] - seen_then[key]) for key in WEBEX.keys)
+            seen_now = {key: reported(key, first, today) for key in KEYS}
+    appeared_late = sum(len(seen_now[key] - seen_then[key]) for key in KEYS)
     assert appeared_late > 0  # the data makes the point: some were not there at the first run
-    for key in WEBEX.keys:
+    for key in KEYS:
         assert seen_now[key] <= set(loaded(warehouse, key)), key

@@ -41,6 +41,15 @@ _SUCCESS_CODES = frozenset({"1000"})
 
 
 @dataclass(frozen=True)
+class RunBudget:
+    """What one run may spend: requests (None: no limit), seconds, and its request pace."""
+
+    requests: int | None
+    seconds: float
+    requests_per_second: float
+
+
+@dataclass(frozen=True)
 class TruncatedDay:
     """A tenant-local day whose own answer was still full: older transactions of that day may
     be missing, and no narrower window than a day can be asked for."""
@@ -112,11 +121,6 @@ def collect_window(fetch: Callable[[date, date], Sequence[Any]], window: KeyWind
             pending.append((middle + timedelta(days=1), end))
             pending.append((start, middle))  # on top: the older half is asked first
     return KeyIncrement(window, transactions, truncated, requests)
-
-
-def key_identity(key: str) -> str:
-    """What identifies a customer key: emails without case, MSISDNs without a leading '+'."""
-    return key.lower() if "@" in key else key.removeprefix("+")
 
 
 def key_window(key: str, loaded_through: date | None, today: date, *, initial_days: int,
@@ -263,8 +267,9 @@ class WebexClient(VendorResource):
     base_url: str = Field(description="the tenant's API origin, e.g. https://{tenant}.webexcampaign.io")
     api_key: str = Field(description="API secret key, sent as Authorization: Bearer")
     # `keys` would shadow the mapping protocol Dagster relies on, hence the alias.
-    customer_keys: str = Field(alias="keys", description=(
-        "comma-separated customer keys: MSISDNs, emails or app device ids"))
+    customer_keys: str = Field(default="", alias="keys", description=(
+        "comma-separated customer keys to follow (MSISDNs, emails or app device ids) besides "
+        "those sql/audiences/webex_keys.sql lists: enough for a small setup"))
     timezone: str = Field(default="UTC", description=(
         "IANA zone of the tenant server: from-date/to-date and deployment-date are local to it"))
     transactions_path: str = Field(default=DEFAULT_TRANSACTIONS_PATH, description=(
@@ -281,19 +286,45 @@ class WebexClient(VendorResource):
         "tenant-local days before the watermark re-asked each run, so that transactions the "
         "vendor reports late (up to that many days) are still loaded"))
     max_requests_per_second: int = Field(default=20, ge=0, description=(
-        "proactive request budget for Webex (0: none), shared by all of a run's threads, so "
-        "that fanning out over thousands of keys does not provoke throttling"))
+        "the tenant's request budget (0: none), shared by every shard run and all of a run's "
+        "threads, so that fanning out over thousands of keys does not provoke throttling"))
+    run_seconds: int = Field(default=1500, description=(
+        "the slot a schedule tick's runs share (the schedule is every 30 minutes: 25 minutes "
+        "leaves room); the keys a run cannot reach in its share stay due, the longest due first"))
+    concurrent_shards: int = Field(default=1, description=(
+        "shard runs that may run at once (the webex pool's limit in dagster.yaml): the "
+        "tenant's request rate is divided among them"))
+    follow_days: int = Field(default=30, ge=0, description=(
+        "the audience query (sql/audiences/webex_keys.sql) follows customers seen in this many "
+        "days (0: none, WEBEX_KEYS only)"))
+    max_key_lag_hours: int = Field(default=6, description=(
+        "the freshness check fails when a key has been due, and not pulled, for longer"))
 
     @property
-    def key_list(self) -> list[str]:
-        """The configured keys, in order, without blanks and repeats. Spellings of one customer
-        (an email's case, an MSISDN's '+') count once: the vendor answers them alike, and two
-        scopes writing the same transactions would keep rewriting each other's rows."""
-        keys: dict[str, str] = {}
-        for key in (part.strip() for part in self.customer_keys.split(",")):
-            if key:
-                keys.setdefault(key_identity(key), key)
-        return list(keys.values())
+    def configured_keys(self) -> list[str]:
+        """The keys listed in `keys`, without blanks. The warehouse follows them as their
+        identity (ops.webex_key_identity: spellings of one customer count once)."""
+        return [key for key in (part.strip() for part in self.customer_keys.split(",")) if key]
+
+    def run_budget(self, shards_in_run: int, shard_count: int) -> "RunBudget":
+        """What one run over `shards_in_run` of `shard_count` shards may spend.
+
+        The vendor's budget is the tenant's, shared by every shard: a schedule tick starts a
+        run per shard, `concurrent_shards` of them at once (the webex pool's limit), and all of
+        them must end within the tick's slot (`run_seconds`) or runs would pile up. So a run
+        paces its requests at the tenant's rate divided by the runs at once, and may spend
+        its shards' share of the slot: rate x slot x shards_in_run / shard_count requests,
+        and slot x concurrent_shards x shards_in_run / shard_count seconds."""
+        # Bound to environment variables, these are only known at run time: checked here.
+        if self.run_seconds < 1 or self.concurrent_shards < 1:
+            raise ValueError("WEBEX_RUN_SECONDS and WEBEX_CONCURRENT_SHARDS must be 1 or more, not "
+                             f"{self.run_seconds} and {self.concurrent_shards}")
+        share = shards_in_run / shard_count
+        requests = (int(self.max_requests_per_second * self.run_seconds * share)
+                    if self.max_requests_per_second > 0 else None)
+        return RunBudget(requests=requests,
+                         seconds=self.run_seconds * min(1.0, self.concurrent_shards * share),
+                         requests_per_second=self.max_requests_per_second / self.concurrent_shards)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -307,12 +338,13 @@ class WebexClient(VendorResource):
         return BearerAuth(self.api_key)
 
     @contextmanager
-    def session(self, *, retry: RetryPolicy | None = None,
+    def session(self, *, rate: float | None = None, retry: RetryPolicy | None = None,
                 transport: httpx.BaseTransport | None = None) -> Iterator["WebexSession"]:
-        """An open connection for one run (`retry` and `transport` are for tests)."""
+        """An open connection for one run, paced at `rate` requests a second (default: the
+        tenant's whole budget); `retry` and `transport` are for tests."""
         # One HTTP layer per thread, one request budget for them all.
         make_http = partial(self.open_http, retry=retry, transport=transport,
-                            rate=RequestRate(self.max_requests_per_second))
+                            rate=RequestRate(rate if rate is not None else self.max_requests_per_second))
         session = WebexSession(make_http, self.transactions_path or DEFAULT_TRANSACTIONS_PATH,
                                self.count, self.max_concurrency)
         try:

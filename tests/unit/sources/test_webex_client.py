@@ -8,7 +8,7 @@ from datetime import date
 import httpx
 import pytest
 
-from pipelines.sources.webex.client import KeyFailure, KeyIncrement, KeyWindow, WebexClient
+from pipelines.sources.webex.client import KeyFailure, KeyIncrement, KeyWindow, RunBudget, WebexClient
 from pipelines.transport.http import RetryPolicy, VendorError
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.001, max_backoff_s=0.002)
@@ -24,7 +24,9 @@ def client(**overrides) -> WebexClient:
 
 def test_configuration() -> None:
     webex = client()
-    assert webex.key_list == ["919812345670", "a@b.test", "App-1", "app-1"]
+    # Spellings of one customer become one key in the warehouse (ops.webex_key_identity).
+    assert webex.configured_keys == ["919812345670", "a@b.test", "+919812345670", "A@B.test",
+                                     "App-1", "app-1"]
     assert (webex.count, webex.max_concurrency, webex.initial_days) == (50, 8, 7)
     assert webex.transactions_path == PATH and str(webex.zone) == "UTC"
 
@@ -145,3 +147,28 @@ def test_keys_are_fetched_only_a_bounded_distance_ahead_of_the_consumer() -> Non
         assert len(asked) <= 2 * 2 + 1
         fetched.close()  # stopping early cancels the rest
         assert len(asked) <= 2 * 2 + 1
+
+
+@pytest.mark.parametrize(("rate", "concurrent", "in_run", "shards", "expected"), [
+    # One run per shard, one at a time: each gets a quarter of the slot at the full rate.
+    (20, 1, 1, 4, RunBudget(requests=7_500, seconds=375, requests_per_second=20)),
+    # Four at once: each paces at a quarter of the rate, over the whole slot.
+    (20, 4, 1, 4, RunBudget(requests=7_500, seconds=1_500, requests_per_second=5)),
+    # One run over every shard (make run): the whole slot and the whole budget.
+    (20, 1, 4, 4, RunBudget(requests=30_000, seconds=1_500, requests_per_second=20)),
+    # No vendor limit: time is the only budget.
+    (0, 1, 1, 4, RunBudget(requests=None, seconds=375, requests_per_second=0)),
+])
+def test_shard_runs_share_the_tenants_budget(rate: int, concurrent: int, in_run: int, shards: int,
+                                             expected: RunBudget) -> None:
+    webex = client(max_requests_per_second=rate, concurrent_shards=concurrent, run_seconds=1_500)
+    budget = webex.run_budget(in_run, shards)
+    assert budget == expected
+    # Whatever the split, a tick's runs together never exceed the tenant's rate or its slot.
+    assert budget.requests_per_second * concurrent <= rate or rate == 0
+    assert budget.seconds <= 1_500
+
+
+def test_a_budget_setting_below_one_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="WEBEX_RUN_SECONDS and WEBEX_CONCURRENT_SHARDS"):
+        client(concurrent_shards=0).run_budget(1, 4)
