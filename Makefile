@@ -43,8 +43,9 @@ ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make r
 migrate: $(STAMP)  ## apply the warehouse migrations (roles included) as the migrating role
 	$(BIN)/python -m local_stack migrate
 
-bench: $(STAMP)  ## throughput and memory against same-run baselines
+bench: $(STAMP)  ## throughput and memory against same-run baselines; Webex at 100,000 keys
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.webex_scale
 
 install: $(STAMP)
 

@@ -33,6 +33,7 @@ def pipeline(source: BenchSource) -> int:
     result = defs.resolve_job_def(source.job).execute_in_process(
         instance=DagsterInstance.ephemeral(),
         partition_key=bench_day().isoformat() if source.partitioned else None,
+        tags=source.run_tags(bench_day()),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     assert result.success
     with psycopg.connect(os.environ["WAREHOUSE_URL"]) as conn:

@@ -9,6 +9,7 @@ from datetime import UTC, date
 from functools import partial
 from typing import Any
 
+from pipelines.orchestration.partitions import partition_range_tags
 from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.cinnox.mapping import map_recipient
 from pipelines.sources.mgage.client import MgageClient
@@ -17,6 +18,7 @@ from pipelines.sources.senderguide.client import SenderGuideClient
 from pipelines.sources.senderguide.mapping import map_interaction
 from pipelines.sources.webex.client import WebexClient, key_window
 from pipelines.sources.webex.mapping import map_transaction
+from pipelines.sources.webex.shards import SHARDS
 from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadTarget, Mapper, Stamp
 from sandbox.config import (
@@ -45,13 +47,20 @@ class BenchSource:
     environment: dict[str, str]
     # Every page one run fetches: a day's pages for day-partitioned sources.
     pages: Callable[[Any, Any, date], Iterator[Page]] = lambda client, session, day: session.day_pages(day)
+    # How one run loads everything: the day's partition, or (Webex) every shard at once.
+    run_tags: Callable[[date], dict[str, str]] = lambda day: {}
     partitioned: bool = True
+
+
+def every_shard(day: date) -> dict[str, str]:
+    shards = SHARDS.get_partition_keys()
+    return partition_range_tags(shards[0], shards[-1])
 
 
 def webex_pages(client: WebexClient, session: Any, day: date) -> Iterator[Page]:
     """What a first Webex run fetches: every key's initial window, concurrently."""
     windows = (key_window(key, None, client.today(), initial_days=client.initial_days)
-               for key in client.key_list)
+               for key in client.configured_keys)
     for increment in session.fetch_keys(windows):
         yield Page(records=increment.transactions, context={"key": increment.window.key})
 
@@ -110,6 +119,7 @@ SOURCES: dict[str, BenchSource] = {
         day_zone=lambda client: None,
         environment={"WEBEX_TIMEZONE": "UTC"},
         pages=webex_pages,
+        run_tags=every_shard,
         partitioned=False,
     ),
 }

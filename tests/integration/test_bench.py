@@ -21,3 +21,13 @@ def test_the_benchmark_runs_every_phase_of_every_source(tmp_path, instant: datet
     rows = {line.split()[0]: line.split() for line in run.stdout.splitlines()[1:-1]}
     assert set(rows) == {"mgage", "senderguide", "cinnox", "webex"}
     assert all(int(row[1]) > 0 and float(row[5]) > 0 for row in rows.values())
+
+
+def test_the_webex_scale_benchmark_runs_every_phase(tmp_path, instant: datetime) -> None:
+    run = subprocess.run([sys.executable, "-m", "bench.webex_scale", "--keys", "300",
+                          "--slot-seconds", "2"], cwd=PROJECT_ROOT, env=child_run_env(tmp_path, instant),
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    phases = {line.split()[0] for line in run.stdout.splitlines()[2:6]}
+    assert phases == {"refresh", "first", "next", "20"}
+    assert "every key pulled once at 20 req/s" in run.stdout
