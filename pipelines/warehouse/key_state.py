@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from pipelines.warehouse.queries import fetch_one, query
 
@@ -126,12 +127,10 @@ def refresh_listed_keys(conn: psycopg.Connection, audience: str, params: dict[st
     """Make the keys the `audience` query returns (columns key, seen_at) the listed keys, in
     one transaction: what a data team's SQL file says is who is followed."""
     with conn.transaction(), conn.cursor() as cursor:
-        cursor.execute("CREATE TEMPORARY TABLE webex_audience (key text, seen_at timestamptz) "
-                       "ON COMMIT DROP")
-        # The team's query as a subquery (a statement with parameters must be an INSERT).
-        select = audience.strip().rstrip(";")
-        cursor.execute(f"INSERT INTO webex_audience (key, seen_at) "
-                       f"SELECT key, seen_at FROM (\n{select}\n) AS audience", params)
+        cursor.execute(query("webex_audience_create"))
+        # A repository file, not input: composed in whole, its parameters bound by the server.
+        select = sql.SQL(audience.strip().rstrip(";"))
+        cursor.execute(sql.SQL(query("webex_audience_fill")).format(audience=select), params)
         cursor.execute(query("webex_refresh_keys"), {"now": now})
         listed, added, dropped = fetch_one(cursor)
     return Refresh(int(listed), int(added), int(dropped))

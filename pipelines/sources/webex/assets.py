@@ -197,9 +197,10 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
                                  lookback_days=client.lookback_days)
 
         batch: list[tuple[KeyIncrement, PulledKey]] = []
+        batch_rows = 0
 
         def flush() -> None:
-            nonlocal keys_loaded
+            nonlocal keys_loaded, batch_rows
             if batch:
                 stats = load_increments(conn, batch, mapper, stamp, now, context.run_id)
                 outcome.loads.append(stats)
@@ -208,6 +209,7 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
                     truncations.extend(_report_key(context, increment, hide))
                 keys_loaded += len(batch)
                 batch.clear()
+                batch_rows = 0
 
         with closing(api.fetch_keys(windows())) as fetched:
             for done, result in enumerate(fetched, start=1):
@@ -225,8 +227,8 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
                     truncated=[(day.local_date, day.returned) for day in result.truncated],
                     last_activity_on=activity,
                     due_at=DUE_POLICY.next_due(now, today, activity, known.seen_at))))
-                if (len(batch) >= BATCH_KEYS
-                        or sum(len(increment.transactions) for increment, _ in batch) >= BATCH_ROWS):
+                batch_rows += len(result.transactions)
+                if len(batch) >= BATCH_KEYS or batch_rows >= BATCH_ROWS:
                     flush()
                 if done % _PROGRESS_EVERY == 0:
                     context.log.info(f"webex: {done} of {keys_due} due keys done")
