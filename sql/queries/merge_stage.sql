@@ -20,20 +20,20 @@ raw_written AS (
     WHERE (t.partition_date, t.context, t.payload)
           IS DISTINCT FROM (excluded.partition_date, excluded.context, excluded.payload)
 ),
--- Each distinct status is looked up once, not once per row.
+-- Each distinct status of a channel is looked up once, not once per row.
 statuses AS (
-    SELECT s.source, s.status, s.records, coalesce(m.event_type, 'unknown') AS event_type
-    FROM (SELECT source, coalesce(status_raw, '') AS status, count(*) AS records
-          FROM stage_records WHERE reject_reason IS NULL GROUP BY 1, 2) AS s
-    LEFT JOIN core.event_type_map AS m
-           ON m.source = s.source AND m.status_key = core.status_key(s.status)
+    SELECT s.source, s.channel, s.status, s.records,
+           core.event_type_for(s.source, s.channel, s.status) AS event_type
+    FROM (SELECT source, channel, coalesce(status_raw, '') AS status, count(*) AS records
+          FROM stage_records WHERE reject_reason IS NULL GROUP BY 1, 2, 3) AS s
 ),
 -- The column lists (written, staged, updates, current, incoming) are composed from the event
 -- row's one definition (pipelines/model/events.py) by pipelines/warehouse/event_sql.py.
 mapped AS (
     SELECT {staged}
     FROM latest AS l
-    JOIN statuses AS s ON s.source = l.source AND s.status = coalesce(l.status_raw, '')
+    JOIN statuses AS s
+      ON s.source = l.source AND s.channel = l.channel AND s.status = coalesce(l.status_raw, '')
 ),
 events_written AS (
     INSERT INTO core.message_events AS t ({written})

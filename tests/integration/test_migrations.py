@@ -25,7 +25,7 @@ def test_layers_and_shared_model_exist(warehouse: psycopg.Connection) -> None:
         "WHERE table_schema = 'core' AND table_name = 'message_events'")}
     contract = {"event_id", "source", "channel", "direction", "event_type", "status_raw",
                 "occurred_at", "recipient", "campaign_id", "campaign_name", "message_id",
-                "error_code", "error_reason", "loaded_at"}
+                "linked_message_id", "error_code", "error_reason", "loaded_at"}
     assert contract <= columns
 
 
@@ -33,7 +33,7 @@ def test_canonical_event_types_are_the_contracts(warehouse: psycopg.Connection) 
     types = {row[0] for row in warehouse.execute("SELECT event_type FROM core.event_types")}
     assert types == {"queued", "sent", "delivered", "undelivered", "failed", "suppressed", "expired",
                      "received", "opened", "clicked", "bounced", "complained", "unsubscribed",
-                     "replied", "unknown"}
+                     "subscribed", "replied", "triggered", "unknown"}
 
 
 def test_status_lookup_ignores_case_and_spacing(warehouse: psycopg.Connection) -> None:

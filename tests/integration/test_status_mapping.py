@@ -40,10 +40,11 @@ def senderguide_types() -> set[str]:
     return documented | {part.strip() for part in expected.split(",")}
 
 
-def cinnox_statuses() -> set[str]:
-    text = doc("cinnox-sent-campaigns-detail.txt")
-    cells = table_cell(text, "| status") + table_cell(text, "| carrierNetworkStatus")
-    return set(re.findall(r"\* (\w+):", cells))
+def cinnox_statuses(channel: str) -> set[str]:
+    """The `status` cell lists the SMS campaign's statuses, then the WhatsApp campaign's."""
+    cell = table_cell(doc("cinnox-sent-campaigns-detail.txt"), "| status")
+    sms, whatsapp = cell.split("WhatsApp Campaign:", 1)
+    return set(re.findall(r"\* (\w+):", sms if channel == "sms" else whatsapp))
 
 
 def webex_status_text() -> str:
@@ -64,17 +65,54 @@ def status_key(conn: psycopg.Connection, status: str) -> str:
     return conn.execute("SELECT core.status_key(%s)", (status,)).fetchone()[0]
 
 
-@pytest.mark.parametrize(("source", "documented"), [
-    ("mgage", mgage_statuses),
-    ("senderguide", senderguide_types),
-    ("cinnox", cinnox_statuses),
+def event_type(conn: psycopg.Connection, source: str, channel: str, status: str) -> str:
+    return conn.execute("SELECT core.event_type_for(%s, %s, %s)", (source, channel, status)).fetchone()[0]
+
+
+@pytest.mark.parametrize(("source", "channel", "documented", "at_least"), [
+    ("mgage", "sms", mgage_statuses, 5),
+    ("senderguide", "email", senderguide_types, 5),
+    ("cinnox", "sms", lambda: cinnox_statuses("sms"), 5),
+    ("cinnox", "whatsapp", lambda: cinnox_statuses("whatsapp"), 4),
 ])
-def test_documented_statuses_are_mapped(source, documented, mapped, warehouse) -> None:
+def test_documented_statuses_are_mapped_on_their_channel(source, channel, documented, at_least,
+                                                         warehouse) -> None:
     strings = documented()
-    assert len(strings) >= 5, strings  # the parsing found the lists
-    mapping = mapped(source)
-    unmapped = {s for s in strings if mapping.get(status_key(warehouse, s), "unknown") == "unknown"}
+    assert len(strings) >= at_least, strings  # the parsing found the lists
+    unmapped = {s for s in strings if event_type(warehouse, source, channel, s) == "unknown"}
     assert unmapped == set()
+
+
+@pytest.mark.parametrize(("source", "channel", "status", "expected"), [
+    # "successfully sent from CINNOX, waiting to be sent to the recipients": sent, on WhatsApp;
+    # "ready, and will be sent to the carrier network later": queued, on SMS.
+    ("cinnox", "whatsapp", "Pending", "sent"),
+    ("cinnox", "sms", "Pending", "queued"),
+    ("cinnox", "whatsapp", "Read", "opened"),
+    ("cinnox", "sms", "Undelivered", "undelivered"),
+    # `received` is an inbound customer message and nothing else.
+    ("webex", "sms", "DNDRemoval", "subscribed"),
+    ("webex", "sms", "DNDAddition", "unsubscribed"),
+    ("webex", "email", "EventProcessedSuccess", "triggered"),
+    ("webex", "sms", "EventProcessedFailed", "failed"),
+    ("webex", "sms", "MOProcessedSuccess", "received"),
+    ("webex", "sms", "Partial Delivery", "undelivered"),
+    ("webex", "obd", "OBD Success-In Complete", "delivered"),
+    ("mgage", "sms", "Teleported", "unknown"),
+    ("cinnox", "whatsapp", "Submitted", "unknown"),  # an SMS-only status
+])
+def test_a_status_means_what_its_document_says_on_its_channel(source, channel, status, expected,
+                                                             warehouse) -> None:
+    assert event_type(warehouse, source, channel, status) == expected
+
+
+def test_every_ambiguous_choice_is_written_down_where_the_map_is(warehouse) -> None:
+    notes = dict(warehouse.execute(
+        "SELECT source || ' ' || channel || ' ' || status_raw, note FROM core.event_type_map "
+        "WHERE note IS NOT NULL").fetchall())
+    for choice in ("cinnox sms Undelivered", "cinnox whatsapp Pending", "webex * Partial Delivery",
+                   "webex * DNDRemoval", "webex * EventProcessedSuccess", "webex * MOProcessedFailed"):
+        assert notes.get(choice), choice
 
 
 def test_every_webex_transaction_status_in_the_doc_is_mapped(mapped, warehouse) -> None:
