@@ -1,12 +1,13 @@
 """CINNOX sent-campaign recipients to the shared message-event model."""
 
 import re
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
 
 from pipelines.model.events import Channel, MessageEvent, RecordRejected, make_event_id
-from pipelines.model.phones import to_e164
+from pipelines.model.phones import NumberReading, to_e164
 from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "cinnox"
@@ -36,8 +37,9 @@ def map_recipient(record: Any, context: dict[str, Any], *, default_region: str) 
     if not history_id:
         raise RecordRejected("no historyID in the page context")
     channel = _channel(context.get("channel"))
-    recipient = _recipient(record, default_region)
-    occurred_at = parse_vendor_time(record.get("date") or context.get("campaign_date"))
+    recipient = _recipient(record, channel, default_region)
+    sent_at = parse_vendor_time(record.get("date") or context.get("campaign_date"))
+    last_updated_at = _last_updated(record)
     status = record.get("status")
     error_code, error_reason = parse_failed_reason(record.get("failedReason"))
     campaign_id = record.get("id")
@@ -47,7 +49,8 @@ def map_recipient(record: Any, context: dict[str, Any], *, default_region: str) 
         channel=channel,
         direction="outbound",
         status_raw=status if isinstance(status, str) else None,
-        occurred_at=occurred_at,
+        # The status's own time (Delivered, Read...), where the vendor gives it.
+        occurred_at=last_updated_at or sent_at,
         recipient=recipient,
         campaign_id=str(campaign_id) if campaign_id not in (None, "") else str(history_id),
         campaign_name=context.get("campaign_name"),
@@ -60,7 +63,8 @@ def map_recipient(record: Any, context: dict[str, Any], *, default_region: str) 
             "recipient_country": record.get("recipientCountry"),
             "sender": record.get("sender"),
             "subject": record.get("subject"),
-            "last_updated_at": _last_updated(record),
+            "sent_at": sent_at.isoformat(),
+            "last_updated_at": last_updated_at and last_updated_at.isoformat(),
         },
     )
 
@@ -86,9 +90,13 @@ def _channel(value: Any) -> Channel:
     return channel
 
 
-def _recipient(record: dict[str, Any], default_region: str) -> str:
-    """The recipient in E.164. It comes as digits, '+digits' or a JSON number; national
-    numbers are read in the row's `recipientCountry`, else in the default region."""
+def _recipient(record: dict[str, Any], channel: Channel, default_region: str) -> str:
+    """The recipient in E.164. It comes as digits, '+digits' or a JSON number.
+
+    A WhatsApp recipient is an international number (WhatsApp ids are E.164 without '+'), so
+    its digits are never read as national. An SMS recipient comes with `recipientCountry`, the
+    country it was sent to: its digits are read in that country (with or without its country
+    code), else in the default region."""
     raw = record.get("recipient")
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
@@ -98,18 +106,20 @@ def _recipient(record: dict[str, Any], default_region: str) -> str:
     region = country.strip().upper() if isinstance(country, str) else ""
     if region not in phonenumbers.SUPPORTED_REGIONS:
         region = default_region
-    recipient = to_e164(str(raw), region)
+    reading = NumberReading.INTERNATIONAL if channel == "whatsapp" else NumberReading.IN_COUNTRY
+    recipient = to_e164(str(raw), region, reading)
     if recipient is None:
         raise RecordRejected("not a phone number")
     return recipient
 
 
-def _last_updated(record: dict[str, Any]) -> str | None:
-    """The vendor's last-update time, in UTC ISO; it comes in either casing."""
+def _last_updated(record: dict[str, Any]) -> datetime | None:
+    """The vendor's last-update time (the current status's time); it comes in either casing.
+    An unreadable one is left out rather than sink the record: the send time stands in."""
     value = record.get("LastUpdatedDateTime") or record.get("lastUpdatedDateTime")
     if not value:
         return None
     try:
-        return parse_vendor_time(value).isoformat()
+        return parse_vendor_time(value)
     except RecordRejected:
         return None

@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines.model.phones import to_e164
+from pipelines.model.phones import NumberReading, to_e164
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -38,3 +38,36 @@ def test_the_north_american_fast_path_agrees_with_libphonenumber() -> None:
                     if phonenumbers.is_possible_number(number) else None)
         if expected is not None:  # the slow path also tries '+digits' for impossible ones
             assert to_e164(raw, "US") == expected, raw
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("6591234567", "+6591234567"),        # Singapore, which +1 would also accept as 659-123-4567
+    ("919812345670", "+919812345670"),    # India
+    ("447700900123", "+447700900123"),    # United Kingdom
+    ("2348031234567", "+2348031234567"),  # Nigeria
+    ("5511987654321", "+5511987654321"),  # Brazil
+    ("15556667777", "+15556667777"),      # North America
+    ("+6591234567", "+6591234567"),
+])
+def test_international_fields_never_read_digits_as_national(raw: str, expected: str) -> None:
+    assert to_e164(raw, "US", NumberReading.INTERNATIONAL) == expected
+    assert to_e164(raw, "GB", NumberReading.INTERNATIONAL) == expected
+
+
+def test_a_national_field_reads_ten_digits_in_the_region() -> None:
+    # mGage documents national numbers (`1234567890`): there, +1 is the right reading.
+    assert to_e164("6591234567", "US") == "+16591234567"
+
+
+@pytest.mark.parametrize(("raw", "country", "expected"), [
+    ("85291234567", "HK", "+85291234567"),   # with the country's code
+    ("91234567", "HK", "+85291234567"),      # national in that country
+    ("6591234567", "HK", "+6591234567"),     # another country's number, international
+    ("91234567", "SG", "+6591234567"),
+    ("6591234567", "US", "+16591234567"),    # a valid US number sent to the US
+    ("07911123456", "GB", "+447911123456"),
+    ("447911123456", "GB", "+447911123456"),
+])
+def test_a_field_with_its_country_reads_digits_in_that_country(raw: str, country: str,
+                                                               expected: str) -> None:
+    assert to_e164(raw, country, NumberReading.IN_COUNTRY) == expected

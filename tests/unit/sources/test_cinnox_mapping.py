@@ -37,7 +37,8 @@ def test_maps_an_sms_recipient_to_the_shared_model() -> None:
     event = mapped(sms_row())
     assert (event.source, event.channel, event.direction) == ("cinnox", "sms", "outbound")
     assert event.status_raw == "Submitted"
-    assert event.occurred_at == datetime(2026, 11, 13, 8, tzinfo=UTC)
+    # The status's own time (LastUpdatedDateTime); the send time stays an attribute.
+    assert event.occurred_at == datetime(2026, 11, 13, 8, 0, 3, 250000, tzinfo=UTC)
     assert event.recipient == "+85291234567"
     assert event.message_id == HISTORY_ID
     assert event.campaign_id == "a1b2c3d4e5f6a1b2c3d4e5f6"  # the created campaign, not the sending
@@ -47,6 +48,7 @@ def test_maps_an_sms_recipient_to_the_shared_model() -> None:
     assert event.attributes == {
         "carrier_network_status": "Queued", "num_sms": 1, "recipient_country": "HK",
         "sender": {"phone": "ACME", "senderEID": "eid-0badcafe"}, "subject": None,
+        "sent_at": "2026-11-13T08:00:00+00:00",
         "last_updated_at": "2026-11-13T08:00:03.250000+00:00",
     }
 
@@ -60,6 +62,7 @@ def test_maps_a_whatsapp_recipient_with_the_other_casing_of_last_updated() -> No
     assert event.attributes["subject"] == "order_update_v2"
     assert event.attributes["sender"]["sourceName"] == "360dialog"
     assert event.attributes["last_updated_at"] == "2026-11-13T09:12:00+00:00"
+    assert event.occurred_at == datetime(2026, 11, 13, 9, 12, tzinfo=UTC)  # when it was read
     assert event.attributes["num_sms"] is None and event.attributes["carrier_network_status"] is None
 
 
@@ -151,12 +154,29 @@ def test_campaign_id_falls_back_to_the_history_id() -> None:
     assert mapped(sms_row(id="")).campaign_id == HISTORY_ID
 
 
-def test_the_row_date_is_used_and_the_campaign_date_stands_in_when_it_is_absent() -> None:
-    assert mapped(sms_row(date="2026-11-13T16:15:00.500+08:00")).occurred_at == datetime(
-        2026, 11, 13, 8, 15, 0, 500_000, tzinfo=UTC)
-    row = sms_row()
+def test_the_row_date_is_the_send_time_and_the_campaign_date_stands_in_when_it_is_absent() -> None:
+    row = sms_row(date="2026-11-13T16:15:00.500+08:00")
+    del row["LastUpdatedDateTime"]  # no status time: the send time is the event's time
+    assert mapped(row).occurred_at == datetime(2026, 11, 13, 8, 15, 0, 500_000, tzinfo=UTC)
+    assert mapped(row).attributes["sent_at"] == "2026-11-13T08:15:00.500000+00:00"
     del row["date"]
     assert mapped(row).occurred_at == datetime(2026, 11, 13, 8, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("recipient", "expected"), [
+    ("6591234567", "+6591234567"),       # Singapore: never +1 659 123 4567
+    ("85291234567", "+85291234567"),
+    ("919812345670", "+919812345670"),
+    (2348031234567, "+2348031234567"),
+    ("15556667777", "+15556667777"),
+    ("+447912345678", "+447912345678"),
+])
+def test_whatsapp_recipients_are_international_numbers_without_plus(recipient: object,
+                                                                    expected: str) -> None:
+    row = whatsapp_row(recipient=recipient)
+    del row["recipientCountry"]  # the document gives the country for SMS campaigns only
+    assert mapped(row, WHATSAPP).recipient == expected
+    assert mapped(whatsapp_row(recipient=recipient, recipientCountry="US"), WHATSAPP).recipient == expected
 
 
 def test_status_is_kept_verbatim() -> None:
