@@ -47,6 +47,8 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("loaded_at", "timestamp with time zone", "when the row last changed", "warehouse"),
     Column("recipient_pseudonym", "text", "keyed pseudonym of recipient (what analysts see)", "loader"),
     Column("sandbox", "boolean", "loaded from the local vendor sandbox (synthetic data)", "loader"),
+    Column("linked_message_id", "text",
+           "for a response or engagement, the message_id of the outbound message it belongs to"),
 )
 MAPPED_COLUMNS: tuple[str, ...] = tuple(column.name for column in EVENT_COLUMNS if column.filled_by == "mapper")
 STAMPED_COLUMNS: tuple[str, ...] = tuple(column.name for column in EVENT_COLUMNS if column.filled_by == "loader")
@@ -69,6 +71,7 @@ class MessageEvent(NamedTuple):
     error_code: str | None = None
     error_reason: str | None = None
     attributes: Mapping[str, Any] = {}
+    linked_message_id: str | None = None
 
 
 class RecordRejected(Exception):

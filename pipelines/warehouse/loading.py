@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from pipelines.model.events import MessageEvent, RecordRejected
+from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.model.pseudonyms import Pseudonyms
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
@@ -32,6 +32,7 @@ CHUNK_ROWS = 10_000
 
 _NUL, _REPLACEMENT = "\\u0000", "\\ufffd"  # as JSON escapes
 _NO_EVENT = (None,) * len(event_sql.STAGED_COLUMNS)  # a rejected record's event columns
+_ATTRIBUTES = MessageEvent._fields.index("attributes")
 
 # Pages fetched and mapped ahead of the COPY: about one chunk, so the vendor keeps streaming
 # while Postgres merges, in bounded memory.
@@ -40,10 +41,22 @@ PREFETCH_PAGES = 24
 
 @dataclass(frozen=True)
 class LoadTarget:
-    """Where a source's records land."""
+    """Where a source's records land, and whether their key is their content.
+
+    A `content_keyed` source has no record id (mGage, SenderGuide): its mapper keys a record by
+    what it says (number, time to the second, body...), so two genuinely distinct records can
+    share a key, e.g. a customer's doubled STOP, or two clicks in one second. Identical records
+    within one page are then told apart by their occurrence (the second is another row; see
+    `occurrence_id`), while a record that a later page repeats is the same record seen again
+    (pages that shift while being walked), merged as last seen. Reading a page is one
+    consistent answer, so within it a repeat can only be another record; across pages the two
+    cannot be told apart, and a repeat is read as the vendor's overlap, never as new data. Only
+    two identical records split by a page boundary merge: counted as a duplicate in the load's
+    metadata, not silent."""
 
     source: str
     raw_table: str
+    content_keyed: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,7 @@ def record_partition_load(cursor: psycopg.Cursor, scope: LoadScope, stats: LoadS
         "pages": stats.pages, "records_fetched": stats.records_fetched,
         "duplicates": stats.duplicates, "inserted": stats.inserted, "updated": stats.updated,
         "unchanged": stats.unchanged, "quarantined": stats.quarantined,
-        "unknown_status": stats.unknown_status,
+        "unknown_status": stats.unknown_status, "out_of_window": stats.out_of_window,
     })
 
 
@@ -210,6 +223,7 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope, stats: LoadStats,
     context = dict(page.context)
     context_json = orjson.dumps(context).decode()
     window = scope.window
+    occurrences: dict[str, int] | None = {} if scope.target.content_keyed else None
     for record in page.records:
         stats.records_fetched += 1
         payload_json = orjson.dumps(record).decode()
@@ -232,10 +246,22 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope, stats: LoadStats,
         if window is not None and not window[0] <= event.occurred_at < window[1]:
             stats.out_of_window += 1
             continue
+        if occurrences is not None:
+            seen = occurrences[event.event_id] = occurrences.get(event.event_id, 0) + 1
+            if seen > 1:
+                event = event._replace(event_id=occurrence_id(event, seen))
         # The staged row: the record's keys, then the event's fields in their defined order
-        # (event_sql.STAGED_COLUMNS), its attributes as JSON, then the loader's stamps.
+        # (event_sql.STAGED_COLUMNS: its attributes as JSON), then the loader's stamps.
         yield (event.event_id, scope.row_partition_date(event), context_json, payload_json, None,
-               *event[1:-1], orjson.dumps(event.attributes).decode(), *stamp.values(event))
+               *event[1:_ATTRIBUTES], orjson.dumps(event.attributes).decode(),
+               *event[_ATTRIBUTES + 1:], *stamp.values(event))
+
+
+def occurrence_id(event: MessageEvent, occurrence: int) -> str:
+    """The id of the `occurrence`-th (from 2) identical record of a page: derived from the first
+    one's, so the first keeps the id it always had and a rerun of the same answer gives the
+    same ids."""
+    return make_event_id(event.source, event.event_id, occurrence)
 
 
 def _rejected_row(scope: LoadScope, context_json: str, payload_json: str,

@@ -5,7 +5,7 @@ from datetime import tzinfo
 from typing import Any
 
 from pipelines.model.events import Channel, Direction, MessageEvent, RecordRejected, make_event_id
-from pipelines.model.phones import to_e164
+from pipelines.model.phones import NumberReading, to_e164
 from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "webex"
@@ -17,12 +17,13 @@ CHANNELS: dict[str, Channel] = {
 }
 _PHONE_CHANNELS = frozenset({"sms", "mms", "ussd", "obd"})
 
-# Statuses of what the customer sent or did on their own: MO messages, opt-in/out, and their
-# events posted through the event API (mapped to `received` like MO). Everything else is a
-# message we sent or its engagement (opens, clicks, DTMF answers belong to the outbound message).
+# Statuses of what the customer sent or did on their own: MO messages and opting in or out.
+# Everything else is a message we sent, its engagement (opens, clicks, DTMF answers belong to
+# the outbound message, which `link-transaction-id` names), or an event we posted through the
+# event API (EventProcessed*: ours, so outbound, `triggered` or `failed`).
 INBOUND_STATUSES = frozenset({
     "moprocessedsuccess", "moprocessedfailed", "dndaddition", "dndremoval",
-    "email unsubscribe", "msisdn unsubscribe", "eventprocessedsuccess", "eventprocessedfailed",
+    "email unsubscribe", "msisdn unsubscribe",
 })
 # "Success"/"0" codes mean no error at all.
 _NO_ERROR = frozenset({"", "0"})
@@ -77,18 +78,22 @@ def map_transaction(record: Any, context: dict[str, Any], *, zone: tzinfo,
             "deployment_id": _text(record.get("deployment-id")),
             "deployment_name": _text(record.get("deployment-name")),
             "customer_id": _text(record.get("customer-id")),
-            "link_transaction_id": _text(record.get("link-transaction-id")),
             "msg_preview_url": _text(record.get("msg_preview_url")),
             "description": description,
             "channel_code": channel_code,
         },
+        # "the pushed transaction id for the responses": the message this one answers.
+        linked_message_id=_text(record.get("link-transaction-id")),
     )
 
 
 def _recipient(key: str | None, channel: Channel, default_region: str) -> str:
     """The customer's address by the key's shape and the channel: an email lower-cased, an
-    MSISDN in E.164 (usually sent with its country code, without '+'), an app device id
-    verbatim. A key that cannot be what its channel needs is rejected."""
+    MSISDN in E.164, an app device id verbatim. A key that cannot be what its channel needs is
+    rejected.
+
+    An MSISDN carries its country code by definition (`6591234567` is +65 9123 4567, never a
+    North-American number), so its digits are read as international, whatever the region."""
     if key is None:
         raise RecordRejected("missing key")
     if channel == "email":
@@ -96,7 +101,7 @@ def _recipient(key: str | None, channel: Channel, default_region: str) -> str:
             raise RecordRejected("email transaction without an email key")
         return key.lower()
     if channel in _PHONE_CHANNELS:
-        number = to_e164(key, default_region)
+        number = to_e164(key, default_region, NumberReading.INTERNATIONAL)
         if number is None:
             raise RecordRejected("not a phone number")
         return number

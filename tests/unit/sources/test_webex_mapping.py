@@ -42,10 +42,17 @@ def test_maps_a_transaction_to_the_shared_model() -> None:
     assert (event.error_code, event.error_reason) == (None, None)  # "0" is no error
     assert event.attributes == {
         "deployment_id": "880212", "deployment_name": "Card Activation - SMS wave 3",
-        "customer_id": "CID00012345", "link_transaction_id": None,
+        "customer_id": "CID00012345",
         "msg_preview_url": "https://preview.webexcampaign.invalid/m/0f8c",
         "description": "Success", "channel_code": "0",
     }
+    assert event.linked_message_id is None  # a pushed message answers nothing
+
+
+def test_a_response_links_to_the_pushed_message_it_answers() -> None:
+    opened = mapped(transaction(**{"transaction-status": "SMS, LinkClicked", "transaction-id": "t2",
+                                   "link-transaction-id": "0f8c2f7e-5b1c"}))
+    assert (opened.message_id, opened.linked_message_id) == ("t2", "0f8c2f7e-5b1c")
 
 
 def test_the_transaction_id_is_the_identity_not_the_status() -> None:
@@ -105,7 +112,10 @@ def test_every_sandbox_transaction_of_a_dst_day_lands_on_its_utc_instant() -> No
     ("447700900123", "6", "+447700900123"),
     ("+447700900123", "3", "+447700900123"),
     ("15556667777", "1", "+15556667777"),
-    ("5556667777", "0", "+15556667777"),  # national, read in the default region
+    # An MSISDN carries its country code: never read as a national (+1) number.
+    ("6591234567", "0", "+6591234567"),  # Singapore, +65 9123 4567
+    ("2348031234567", "0", "+2348031234567"),  # Nigeria
+    ("5511987654321", "1", "+5511987654321"),  # Brazil
     ("app-7F3a9c21e4b04d8f", "8", "app-7F3a9c21e4b04d8f"),  # device ids verbatim
 ])
 def test_recipients_by_key_type(key: str, channel: str, recipient: str) -> None:
@@ -120,15 +130,16 @@ def test_the_requested_key_stands_in_when_the_record_has_none() -> None:
 
 @pytest.mark.parametrize("status", ["MOProcessedSuccess", "MOProcessedFailed", "DNDAddition",
                                     "DNDRemoval", "Email Unsubscribe", "MSISDN Unsubscribe",
-                                    "email  unsubscribe", "EventProcessedSuccess",
-                                    "EventProcessedFailed"])
+                                    "email  unsubscribe"])
 def test_customer_messages_and_actions_are_inbound(status: str) -> None:
     assert mapped(transaction(**{"transaction-status": status})).direction == "inbound"
 
 
 @pytest.mark.parametrize("status", ["Successfully delivered to the Customer", "Email,Opened",
                                     "SMS, LinkClicked", "Notpushed, GlobalDND", "USSD, DTMF",
-                                    "ActionProcessedSuccess", "OBD Failed -Busy"])
+                                    "ActionProcessedSuccess", "OBD Failed -Busy",
+                                    # events we posted through the event API
+                                    "EventProcessedSuccess", "EventProcessedFailed"])
 def test_messages_we_sent_and_their_engagement_are_outbound(status: str) -> None:
     assert mapped(transaction(**{"transaction-status": status})).direction == "outbound"
 
