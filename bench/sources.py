@@ -13,8 +13,10 @@ from pipelines.orchestration.partitions import partition_range_tags
 from pipelines.sources.cinnox.client import CinnoxClient
 from pipelines.sources.cinnox.mapping import map_recipient
 from pipelines.sources.mgage.client import MgageClient
+from pipelines.sources.mgage.mapping import CONTENT_KEYED as MGAGE_CONTENT_KEYED
 from pipelines.sources.mgage.mapping import map_message
 from pipelines.sources.senderguide.client import SenderGuideClient
+from pipelines.sources.senderguide.mapping import CONTENT_KEYED as SENDERGUIDE_CONTENT_KEYED
 from pipelines.sources.senderguide.mapping import map_interaction
 from pipelines.sources.webex.client import WebexClient, key_window
 from pipelines.sources.webex.mapping import map_transaction
@@ -67,7 +69,8 @@ def webex_pages(client: WebexClient, session: Any, day: date) -> Iterator[Page]:
 
 SOURCES: dict[str, BenchSource] = {
     "mgage": BenchSource(
-        name="mgage", job="mgage_daily", target=LoadTarget("mgage", "raw.mgage_messages"),
+        name="mgage", job="mgage_daily",
+        target=LoadTarget("mgage", "raw.mgage_messages", content_keyed=MGAGE_CONTENT_KEYED),
         sandbox=lambda n: SandboxConfig(mgage=MgageSandbox(
             program_ids=["500001"], daily_messages=n, mo_ratio=0.0, volume_jitter=0.0)),
         client=lambda: MgageClient(
@@ -79,7 +82,8 @@ SOURCES: dict[str, BenchSource] = {
     ),
     "senderguide": BenchSource(
         name="senderguide", job="senderguide_daily",
-        target=LoadTarget("senderguide", "raw.senderguide_interactions"),
+        target=LoadTarget("senderguide", "raw.senderguide_interactions",
+                          content_keyed=SENDERGUIDE_CONTENT_KEYED),
         sandbox=lambda n: SandboxConfig(senderguide=SenderGuideSandbox(
             message_ids=["900001"], daily_sends=n, volume_jitter=0.0, timezone="UTC")),
         client=lambda: SenderGuideClient(

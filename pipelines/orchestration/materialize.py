@@ -180,23 +180,28 @@ def source_specs(source: str, raw_name: str, raw_table: str, raw_description: st
     )
 
 
+FETCHED_LANDED_DESCRIPTION = (
+    "every record the load fetched is landed, quarantined, a duplicate, or another day's "
+    "(outside the day's window, left to that day's load)")
+
+
 def daily_source_asset(*, source: str, raw_name: str, raw_table: str, raw_description: str,
                        events_description: str, freshness: FreshnessPolicy,
-                       fetched_landed: str | None = None
+                       content_keyed: bool = False,
+                       fetched_landed: str = FETCHED_LANDED_DESCRIPTION,
                        ) -> Callable[[Callable[..., DayPlan]], AssetsDefinition]:
     """A day-partitioned source's multi-asset: raw landing and normalized events, loaded in one
     pass per day; a range of days runs as one run (one transaction per day), then checked.
 
     It decorates the source's own function, which receives its typed resources by name (the
     client under the source's name, `warehouse`, `model_settings`) and returns its DayPlan; its
-    docstring is the asset's description. `fetched_landed` describes the check that fetched
-    rows all landed, for sources whose walk is held to an announced total."""
+    docstring is the asset's description. `content_keyed`: the source's records have no id
+    (see LoadTarget). `fetched_landed` describes the check that every fetched row is accounted
+    for, where the source holds its walk to more (SenderGuide's announced total)."""
     raw_spec, events_spec = source_specs(source, raw_name, raw_table, raw_description,
                                          events_description, freshness)
-    target = LoadTarget(source=source, raw_table=raw_table)
-    checks = check_specs(raw_spec.key, events_spec.key)
-    if fetched_landed:
-        checks.append(fetched_landed_spec(raw_spec.key, fetched_landed))
+    target = LoadTarget(source=source, raw_table=raw_table, content_keyed=content_keyed)
+    checks = [*check_specs(raw_spec.key, events_spec.key), fetched_landed_spec(raw_spec.key, fetched_landed)]
 
     def decorate(plan: Callable[..., DayPlan]) -> AssetsDefinition:
         @multi_asset(name=f"{source}_load", specs=[raw_spec, events_spec], check_specs=checks,
@@ -215,8 +220,7 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, raw_descri
             days = partition_dates(context.partition_keys)
             with warehouse.connect() as conn:
                 yield from run_checks(conn, source, raw_table, raw_spec.key, events_spec.key, days)
-                if fetched_landed:
-                    yield check_fetched_landed(conn, source, raw_table, raw_spec.key, days)
+                yield check_fetched_landed(conn, source, raw_table, raw_spec.key, days)
 
         return load
 

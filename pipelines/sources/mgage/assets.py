@@ -8,13 +8,14 @@ from dagster import AssetExecutionContext, FreshnessPolicy
 from pipelines.orchestration.materialize import DayPlan, daily_source_asset
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.sources.mgage.client import MgageClient
-from pipelines.sources.mgage.mapping import SOURCE, map_message
+from pipelines.sources.mgage.mapping import CONTENT_KEYED, SOURCE, map_message
 from pipelines.warehouse.resource import Warehouse
 
 
 @daily_source_asset(
     source=SOURCE,
     raw_name="raw_messages",
+    content_keyed=CONTENT_KEYED,
     raw_table="raw.mgage_messages",
     # Today's partition loads several times an hour or two (the source's schedules).
     freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),

@@ -7,6 +7,9 @@ from pipelines.model.phones import to_e164
 from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "mgage"
+# No message id: a message is keyed by its content, and identical ones in an answer are told
+# apart by their occurrence (LoadTarget.content_keyed).
+CONTENT_KEYED = True
 _DIRECTIONS: dict[str, Direction] = {"MT": "outbound", "MO": "inbound"}
 
 
@@ -41,11 +44,13 @@ def map_message(message: Any, context: dict[str, Any], *, default_region: str) -
         status_raw=status if isinstance(status, str) else None,
         occurred_at=occurred_at,
         recipient=recipient,
+        # mGage has no campaign id: the program is the unit messages are exported by. The
+        # answer names its campaign and its program apart, and each keeps its own name.
         campaign_id=program_id,
-        campaign_name=context.get("program_name"),
+        campaign_name=context.get("campaign_name"),
         attributes={
             "network": message.get("network"),
-            "campaign_name": context.get("campaign_name"),
+            "program_name": context.get("program_name"),
             "program_type": context.get("program_type"),
         },
     )

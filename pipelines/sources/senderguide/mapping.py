@@ -7,6 +7,10 @@ from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.model.timestamps import parse_vendor_time
 
 SOURCE = "senderguide"
+# No interaction id: an interaction is keyed by its content (two clicks of one contact in one
+# second are two rows, by their occurrence: LoadTarget.content_keyed), as are both passes of a
+# repeated daylight-saving hour, which read the same naive time.
+CONTENT_KEYED = True
 
 
 def map_interaction(record: Any, context: dict[str, Any], *, zone: tzinfo) -> MessageEvent:

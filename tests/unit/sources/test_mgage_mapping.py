@@ -26,9 +26,11 @@ def test_maps_an_mt_message_to_the_shared_model() -> None:
     assert event.status_raw == "Sent"
     assert event.occurred_at == datetime(2014, 12, 5, 10, tzinfo=UTC)
     assert event.recipient == "+15556667777"
-    assert (event.campaign_id, event.campaign_name) == ("121811", "Program Name")
+    # The campaign and the program keep their own names (the document's example).
+    assert (event.campaign_id, event.campaign_name) == ("121811", "Default Campaign")
     assert event.message_id is None
     assert event.attributes["network"] == "T-Mobile"
+    assert event.attributes["program_name"] == "Program Name"
 
 
 def test_mo_messages_are_inbound() -> None:

@@ -7,7 +7,7 @@ from pipelines.sources.mgage.mapping import map_message
 from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadStats, LoadTarget, Stamp, stage_rows
 
-SCOPE = LoadScope.day(LoadTarget("mgage", "raw.mgage_messages"), date(2026, 11, 30))
+SCOPE = LoadScope.day(LoadTarget("mgage", "raw.mgage_messages", content_keyed=True), date(2026, 11, 30))
 CONTEXT = {"program_id": "121811", "message_type": "MT"}
 MAPPER = partial(map_message, default_region="US")
 
@@ -17,10 +17,32 @@ def message(**overrides) -> dict:
             "date": "2026-11-30T10:00:00.00"} | overrides
 
 
-def staged(*records: dict) -> tuple[list[tuple], LoadStats]:
-    stats = LoadStats("mgage", SCOPE.key)
-    rows = list(stage_rows(Page(list(records), CONTEXT), MAPPER, SCOPE, stats, Stamp("test-pii-key")))
+def staged(*records: dict, scope: LoadScope = SCOPE) -> tuple[list[tuple], LoadStats]:
+    stats = LoadStats("mgage", scope.key)
+    rows = list(stage_rows(Page(list(records), CONTEXT), MAPPER, scope, stats, Stamp("test-pii-key")))
     return rows, stats
+
+
+def test_identical_records_of_a_content_keyed_page_stay_distinct_and_stable() -> None:
+    # A doubled STOP: same number, same second, same body. Two messages, two rows.
+    stop = message(type="MO", deliveryStatus="Received", body="STOP")
+    rows, stats = staged(stop, message(), stop, stop)
+    ids = [row[0] for row in rows]
+    assert len(set(ids)) == 4 and stats.quarantined == 0
+    assert ids[0] == MAPPER(stop, CONTEXT).event_id  # the first keeps the id it always had
+    assert [row[0] for row in staged(stop, message(), stop, stop)[0]] == ids  # a rerun: same ids
+
+
+def test_a_record_repeated_on_another_page_is_the_same_record() -> None:
+    first, _ = staged(message(), message(body="other"))
+    again, _ = staged(message())
+    assert again[0][0] == first[0][0]
+
+
+def test_records_with_a_vendor_id_are_never_split_by_occurrence() -> None:
+    by_id = LoadScope.day(LoadTarget("mgage", "raw.mgage_messages"), date(2026, 11, 30))
+    rows, _ = staged(message(), message(), scope=by_id)
+    assert rows[0][0] == rows[1][0]  # the same record twice: merged as last seen
 
 
 def test_a_broken_record_of_the_day_is_quarantined() -> None:
