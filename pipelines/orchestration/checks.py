@@ -67,8 +67,7 @@ def run_checks(conn: psycopg.Connection, source: str, raw_table: str, raw_key: A
 
 
 def fetched_landed_spec(raw_key: AssetKey, description: str) -> AssetCheckSpec:
-    """For sources whose walk is held to an announced total (SenderGuide's total_rows): every
-    row fetched is landed, quarantined or a duplicate."""
+    """Every row a daily load fetched is landed, quarantined, a duplicate, or another day's."""
     return AssetCheckSpec(FETCHED_LANDED, asset=raw_key, blocking=True, description=description)
 
 
@@ -79,7 +78,8 @@ def check_fetched_landed(conn: psycopg.Connection, source: str, raw_table: str, 
     return AssetCheckResult(
         asset_key=raw_key, check_name=FETCHED_LANDED, passed=not disagreeing,
         metadata={"partitions_disagreeing": len(disagreeing), "details": _table(
-            disagreeing, ["partition_date", "records_fetched", "duplicates", "quarantined", "landed"])})
+            disagreeing, ["partition_date", "records_fetched", "duplicates", "quarantined",
+                          "out_of_window", "landed"])})
 
 
 def truncations_spec(raw_key: AssetKey) -> AssetCheckSpec:
