@@ -5,6 +5,7 @@ declared once, and there is one way to open the vendor's HTTP layer, with one te
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import httpx
 from dagster import ConfigurableResource
@@ -18,6 +19,10 @@ from pipelines.transport.http import (
     Timeouts,
     VendorHttp,
 )
+
+
+class VendorZoneMissing(ValueError):
+    """A vendor zone that must be configured is not: the run stops before any request."""
 
 
 class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic in its own type
@@ -44,6 +49,19 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
         """Rows are marked as the sandbox's unless the origin is exactly `vendor`: a mistyped
         setting can only mark real rows synthetic, never the other way round."""
         return self.data_origin != "vendor"
+
+    def vendor_zone(self, timezone: str | None, variable: str) -> ZoneInfo:
+        """A zone the vendor's document says is the vendor's own (an account's, a tenant
+        server's): it must be configured, as UTC would shift every time and day window without
+        a word. Only the local sandbox, which states its zone, may fall back to UTC."""
+        if timezone:
+            return ZoneInfo(timezone)
+        if self.sandbox:
+            return ZoneInfo("UTC")
+        raise VendorZoneMissing(
+            f"{self.vendor}: {variable} is not set. Its timestamps are in the vendor's own zone "
+            f"(see its document), which only you know: set {variable} to that IANA zone "
+            "(e.g. America/New_York), even if it is UTC.")
 
     def auth(self) -> httpx.Auth:
         raise NotImplementedError

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import httpx
+
 from pipelines.transport.http import VendorError, VendorHttp
 
 T = TypeVar("T")
@@ -44,10 +46,13 @@ def follow_next_urls(http: VendorHttp, path: str, *, endpoint: str, params: Mapp
     """Yield each page body, following the next-page URL each body names until it names none.
 
     Next URLs may be absolute or relative; they resolve against the page that named them and
-    must stay on the configured origin (credentials are never sent elsewhere). A URL seen twice
-    in one walk is an error, not an endless loop; so are more than `max_pages` pages and more
-    than MAX_EMPTY_PAGES_IN_A_ROW empty pages (by `is_empty`) that still name a next one."""
+    must stay on the configured origin (credentials are never sent elsewhere). A next URL keeps
+    the first request's filters: each query parameter it omits is added back, and one it
+    carries with another value is an error (see `_keep_filters`). A URL seen twice in one walk
+    is an error, not an endless loop; so are more than `max_pages` pages and more than
+    MAX_EMPTY_PAGES_IN_A_ROW empty pages (by `is_empty`) that still name a next one."""
     url = http.base_url.join(path).copy_merge_params(params)
+    asked = url.params  # the walk's filters, as the first request sent them
     seen: set[str] = set()
     empty_in_a_row = 0
     while True:
@@ -68,6 +73,30 @@ def follow_next_urls(http: VendorHttp, path: str, *, endpoint: str, params: Mapp
         if not http.same_origin(url):
             raise PagingError(http.vendor, endpoint, None,
                               f"next page URL points to another origin ({url.host}); not followed")
+        url = _keep_filters(url, asked, http.vendor, endpoint)
+
+
+def _keep_filters(url: httpx.URL, asked: httpx.QueryParams, vendor: str, endpoint: str) -> httpx.URL:
+    """`url` with every query parameter of the first request that it omits added back.
+
+    A vendor's next-page URL may drop the request's filters: mGage's own example is
+    `…/program/121811?page=2`, and there a request without dates, type or page size means a
+    whole year of both types at 50 a page. Following it as given would load far more than the
+    window asked for, silently. So a parameter the next URL omits is added back with the
+    request's value(s), and the parameters it names itself (`page`, a cursor) are kept as
+    given. A parameter it names with another value than the request's is an error rather than
+    a guess: following it would read another window, and overriding it could skip or repeat
+    pages. The message names the parameter, never its values (they may be personal data)."""
+    given = url.params
+    missing: dict[str, list[str]] = {}
+    for name in asked.keys():
+        if name not in given:
+            missing[name] = asked.get_list(name)
+        elif sorted(given.get_list(name)) != sorted(asked.get_list(name)):
+            raise PagingError(vendor, endpoint, None,
+                              f"next page URL changes the request's {name!r} parameter; not "
+                              "followed, as it would load another window than the one asked for")
+    return url.copy_merge_params(missing) if missing else url
 
 
 def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:

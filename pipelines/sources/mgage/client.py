@@ -64,6 +64,10 @@ class MgageSession:
     def message_pages(self, program_id: str, message_type: str, start: datetime,
                       end: datetime) -> Iterator[Page]:
         """Every page of one program's messages of one type between `start` and `end` (GMT)."""
+        # The document's own nextPageUrl example (`…/program/121811?page=2`) carries none of
+        # these filters, and without them the vendor answers both types, a year back, 50 a
+        # page. So follow_next_urls adds back every filter a next URL omits (keeping its
+        # `page`), and stops with an error if a next URL names one with another value.
         params = {"messageType": message_type, "startDate": start.strftime(_DATE_FORMAT),
                   "endDate": end.strftime(_DATE_FORMAT), "pageSize": self.page_size}
         bodies = follow_next_urls(self.http, f"/api/messages/program/{quote(program_id, safe='')}",

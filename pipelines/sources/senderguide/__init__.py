@@ -12,7 +12,8 @@ DEFINITION = daily_source(
         Setting("SENDERGUIDE_BASE_URL", "base_url", Role.REQUIRED),
         Setting("SENDERGUIDE_MESSAGE_IDS", "message_ids", Role.REQUIRED),
         Setting("SENDERGUIDE_INTERACTION_TYPES", "interaction_types"),
-        Setting("SENDERGUIDE_TIMEZONE", "timezone"),
+        # The vendor's own zone: required against the vendor (never assumed UTC).
+        Setting("SENDERGUIDE_TIMEZONE", "timezone", Role.REQUIRED),
     ),
     load=senderguide_load,
     raw_table="raw.senderguide_interactions",

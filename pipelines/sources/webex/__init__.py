@@ -14,7 +14,8 @@ DEFINITION = incremental_source(
         Setting("WEBEX_API_KEY", "api_key", Role.CREDENTIAL),
         Setting("WEBEX_BASE_URL", "base_url", Role.REQUIRED),
         Setting("WEBEX_KEYS", "keys"),
-        Setting("WEBEX_TIMEZONE", "timezone"),
+        # The vendor's own zone: required against the vendor (never assumed UTC).
+        Setting("WEBEX_TIMEZONE", "timezone", Role.REQUIRED),
         Setting("WEBEX_TRANSACTIONS_PATH", "transactions_path"),
         Setting("WEBEX_MAX_REQUESTS_PER_SECOND", "max_requests_per_second"),
         Setting("WEBEX_RUN_SECONDS", "run_seconds"),

@@ -121,3 +121,56 @@ def test_a_walk_stops_at_its_page_cap() -> None:
     with pytest.raises(PagingError, match="more than 25 pages"):
         pages.extend(walked)
     assert len(pages) == 25
+
+
+def filtered_walk(http: VendorHttp, params: dict) -> list[dict]:
+    return list(follow_next_urls(http, "/items", endpoint="GET /items", params=params,
+                                 next_url=lambda body: body["next"]))
+
+
+def test_a_next_url_without_the_filters_gets_them_back() -> None:
+    # mGage's own example: `…/program/121811?page=2`, the request's filters gone.
+    http, requests = serving({
+        "/items?type=MT&start=2026-11-30T00%3A00%3A00&size=2": {"n": 1, "next": "/items?page=2"},
+        "/items?page=2&type=MT&start=2026-11-30T00%3A00%3A00&size=2":
+            {"n": 2, "next": "https://api.acme.test/items?page=3&size=2"},
+        "/items?page=3&size=2&type=MT&start=2026-11-30T00%3A00%3A00": {"n": 3, "next": None},
+    })
+    bodies = filtered_walk(http, {"type": "MT", "start": "2026-11-30T00:00:00", "size": 2})
+    assert [body["n"] for body in bodies] == [1, 2, 3]
+    for request in requests:  # every page asked with the whole filter, its own page kept
+        assert {name: request.url.params[name] for name in ("type", "start", "size")} == {
+            "type": "MT", "start": "2026-11-30T00:00:00", "size": "2"}
+    assert [request.url.params.get("page") for request in requests] == [None, "2", "3"]
+
+
+def test_a_next_url_repeating_the_filters_in_another_encoding_is_followed_as_given() -> None:
+    http, requests = serving({
+        "/items?start=2026-11-30T00%3A00%3A00&tag=a&tag=b":
+            {"n": 1, "next": "?tag=b&tag=a&start=2026-11-30T00:00:00&page=2"},
+        "/items?tag=b&tag=a&start=2026-11-30T00:00:00&page=2": {"n": 2, "next": "/items?page=3"},
+        "/items?page=3&start=2026-11-30T00%3A00%3A00&tag=a&tag=b": {"n": 3, "next": None},
+    })
+    bodies = filtered_walk(http, {"start": "2026-11-30T00:00:00", "tag": ["a", "b"]})
+    assert [body["n"] for body in bodies] == [1, 2, 3]
+    assert requests[2].url.params.get_list("tag") == ["a", "b"]  # a multi-valued filter comes back whole
+
+
+@pytest.mark.parametrize("next_url", ["/items?number=15550000000&page=2", "/items?number=&page=2",
+                                      "/items?number=15556667777&number=15550000000&page=2"])
+def test_a_next_url_that_changes_a_filter_is_an_error_naming_only_the_parameter(next_url: str) -> None:
+    http, requests = serving({"/items?number=15556667777": {"n": 1, "next": next_url}})
+    with pytest.raises(PagingError, match="changes the request's 'number' parameter") as raised:
+        filtered_walk(http, {"number": "15556667777"})
+    assert len(requests) == 1
+    assert "1555" not in str(raised.value)  # no value: it may be personal data
+
+
+def test_a_filterless_next_url_back_to_the_first_page_is_still_a_loop() -> None:
+    http, requests = serving({
+        "/items?size=2": {"n": 1, "next": "/items?page=2"},
+        "/items?page=2&size=2": {"n": 2, "next": "/items"},
+    })
+    with pytest.raises(PagingError, match="repeats"):
+        walk(http)
+    assert len(requests) == 2
