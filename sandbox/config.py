@@ -1,4 +1,5 @@
-"""Sandbox settings: seed, volumes and the credentials each fake vendor accepts."""
+"""Sandbox settings: seed, volumes, the credentials each fake vendor accepts, and whether the
+vendors answer as their documents say (`documented`) or in the kinder way the sandbox used to."""
 
 import json
 import secrets
@@ -56,8 +57,10 @@ class WebexSandbox:
     api_key: str = "sandbox-webex-api-key"
     # The customer keys a pipeline asks for: MSISDNs, emails and app device ids. Any other key
     # gets its own deterministic history too, as a real tenant would answer for any customer.
+    # MSISDNs carry their country code without '+'; "6591234567" is Singapore (+65 9123 4567),
+    # whose ten digits would also pass for a North-American number read nationally.
     keys: list[str] = field(default_factory=lambda: [
-        "919812345670", "919833012345", "447700900123", "asha.kulkarni@example.in",
+        "919812345670", "919833012345", "447700900123", "6591234567", "asha.kulkarni@example.in",
         "Rohan.Mehta@Example.com", "app-7f3a9c21e4b04d8f", "919900000001",
         "busy.shopper@example.com",
     ])
@@ -86,6 +89,14 @@ class WebexSandbox:
 @dataclass
 class SandboxConfig:
     seed: int = 20261123
+    # True: every vendor answers as its document says, harsh where the document is: mGage's
+    # nextPageUrl carries only `page` (as in the document's example) and a request without
+    # filters gets the documented defaults (both types, a year back to now, 50 a page);
+    # SenderGuide `toDate` and Webex `to-date` are exclusive upper bounds; CINNOX WhatsApp
+    # recipients are international numbers without '+' and their rows carry no
+    # recipientCountry. False: the kinder answers the sandbox gave before (next URLs repeat
+    # every filter, inclusive upper bounds, recipientCountry on every row, '+' sometimes).
+    documented: bool = True
     mgage: MgageSandbox = field(default_factory=MgageSandbox)
     senderguide: SenderGuideSandbox = field(default_factory=SenderGuideSandbox)
     cinnox: CinnoxSandbox = field(default_factory=CinnoxSandbox)
@@ -98,7 +109,8 @@ class SandboxConfig:
     @classmethod
     def from_json(cls, text: str) -> "SandboxConfig":
         values = json.loads(text)
-        return cls(seed=values["seed"], mgage=MgageSandbox(**values["mgage"]),
+        return cls(seed=values["seed"], documented=values.get("documented", True),
+                   mgage=MgageSandbox(**values["mgage"]),
                    senderguide=SenderGuideSandbox(**values.get("senderguide", {})),
                    cinnox=CinnoxSandbox(**values.get("cinnox", {})),
                    webex=WebexSandbox(**values.get("webex", {})),

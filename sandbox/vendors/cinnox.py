@@ -8,7 +8,9 @@ offset/limit until a short page; errors {"code": <int>, "message": ...} with HTT
 maximum, 401 for a bad token, 404 for another appID; startAt and endAt (RFC3339) both
 inclusive, and campaigns often start on the quarter hour, so adjacent windows can both return
 one; the detail's `id` is the campaign's id, not the historyID and not per recipient (the
-natural key is historyID + recipient); `recipient` as digits, with '+' or as a JSON number;
+natural key is historyID + recipient); `recipient` as digits, with '+' or as a JSON number,
+always with its country code (numbers of HK, SG, US and GB; Singapore's ten digits, e.g.
+6591234567, would also pass for a North-American number read nationally);
 SMS rows carry sender{phone, senderEID}, content, numSMS (UCS-2 text splits sooner),
 carrierNetworkStatus ("" when the carrier never got it); WhatsApp rows carry
 sender{phone, channelName, sourceName}, subject (template name) and failedReason (the doc's
@@ -16,7 +18,12 @@ sender{phone, channelName, sourceName}, subject (template name) and failedReason
 and `lastUpdatedDateTime` for others; statuses move forward as the sandbox generation advances
 (SMS Pending → Submitted → Delivered, WhatsApp Pending → Delivered → Read), and the
 last-updated time with them. Detail rows carry only the fields their channel has in the doc.
-The undocumented summary parameters follow CINNOX's other report endpoints."""
+The undocumented summary parameters follow CINNOX's other report endpoints.
+
+Documented mode (`SandboxConfig.documented`, the default): a WhatsApp recipient is an
+international number written without '+' (digits, or a JSON number), and WhatsApp rows carry no
+`recipientCountry` (the document has it "In the SMS Campaign" only). With `documented=False`,
+WhatsApp recipients come with '+' too and every row carries recipientCountry."""
 
 import math
 import re
@@ -261,8 +268,11 @@ class CinnoxApi:
                              "channelName": f"{campaign.brand} WhatsApp", "sourceName": "360dialog"}
         else:
             row["sender"] = {"phone": campaign.sender_phone, "senderEID": campaign.staff}
-        row["recipient"] = self._recipient(campaign, index, country, more)
-        row["recipientCountry"] = country
+        documented_whatsapp = whatsapp and self.config.documented
+        row["recipient"] = self._recipient(campaign, index, country, more,
+                                           plus=not documented_whatsapp)
+        if not documented_whatsapp:  # documented: "In the SMS Campaign" only
+            row["recipientCountry"] = country
         if whatsapp:
             row["subject"] = campaign.template
         else:
@@ -285,8 +295,10 @@ class CinnoxApi:
         draw = Draw(self.config.seed, "cinnox-campaign-id", campaign.history_id)
         return f"{draw.below(0, 16**12):012x}{draw.below(1, 16**12):012x}"
 
-    def _recipient(self, campaign: _Campaign, index: int, country: str, draw: Draw) -> str | int:
-        """A mobile number of the country, distinct for each index within the campaign."""
+    def _recipient(self, campaign: _Campaign, index: int, country: str, draw: Draw,
+                   plus: bool = True) -> str | int:
+        """A mobile number of the country with its country code, distinct for each index within
+        the campaign; written with '+' sometimes when `plus`, never otherwise."""
         base = Draw(self.config.seed, "cinnox-numbers", campaign.history_id).below(0, 10**7)
         serial = (index * 7_919 + base) % 10**7  # a bijection on 0..10^7-1
         if country == "HK":
@@ -301,7 +313,7 @@ class CinnoxApi:
         style = draw.unit(2)
         if style < 0.2:
             return int(digits)  # the doc's example types it as a number
-        return "+" + digits if style < 0.45 else digits
+        return "+" + digits if plus and style < 0.45 else digits
 
     # -- HTTP -----------------------------------------------------------------------------
 

@@ -3,9 +3,17 @@
 Quirks reproduced: no message id; `date` in GMT without offset and with odd fractions;
 `number` national or with country code, string or JSON number; nextPageUrl absolute for some
 programs and relative for others; errors in meta.generalErrors even under HTTP 200 (dates
-over a year back); no dates means "today only"; endDate inclusive, so the first message of
-the next day comes back with a window ending at midnight; statuses that move forward
-(Sent, later Delivered) as the sandbox generation advances."""
+over a year back); endDate inclusive, so the first message of the next day comes back with a
+window ending at midnight; statuses that move forward (Sent, later Delivered) as the sandbox
+generation advances.
+
+Documented mode (`SandboxConfig.documented`, the default) serves the document's own example:
+`nextPageUrl` carries only `page` (`…/program/121811?page=2`), none of the request's filters,
+and a request without them gets the document's defaults: no messageType is both MO and MT,
+no startDate is the first message up to a year ago, no endDate the last message (now), no
+pageSize is 50. A client that follows such a URL as given walks a year of both types, 50 a
+page, instead of its day. With `documented=False` the next URL repeats every filter of the
+request, and no dates at all means "today only" (as the vendor overview has it)."""
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -139,7 +147,7 @@ class MgageApi:
             page_size = int(query.get("pageSize") or DEFAULT_PAGE_SIZE)
             page = int(query.get("page") or 1)
             now = clock.now()
-            if "startDate" not in query and "endDate" not in query:
+            if "startDate" not in query and "endDate" not in query and not self.config.documented:
                 start = datetime.combine(now.date(), time(), UTC)  # "today" only
                 end = now
             else:
@@ -190,8 +198,11 @@ class MgageApi:
 
         next_url = None
         if page * page_size < total:
-            params = {key: value for key, value in query.items() if key != "page"}
-            params["page"] = str(page + 1)
+            if self.config.documented:
+                params = {"page": str(page + 1)}  # as the document's example: no filters
+            else:
+                params = {key: value for key, value in query.items() if key != "page"}
+                params["page"] = str(page + 1)
             next_url = f"{request.path}?{urlencode(params)}"
             if self._absolute_next_urls(program_id):
                 next_url = request.origin + next_url

@@ -7,7 +7,10 @@ Quirks reproduced: page 1 carries `page_size`, `total_pages` and `total_rows`, l
 `YYYY-MM-DD HH:MM:SS` in the account's zone (config), spread over whole local days including
 DST changes (nothing at a skipped local time, records on both passes of a repeated hour, which
 the naive text cannot tell apart), ordered by that naive text as the vendor stores it;
-fromDate/toDate are local dates, both inclusive; `contact_email` sometimes in mixed case;
+fromDate/toDate are local dates, fromDate inclusive and toDate exclusive in documented mode
+(`SandboxConfig.documented`, the default: the document does not say, and the harsher reading
+returns an empty window for fromDate = toDate), both inclusive with `documented=False`; a
+toDate before fromDate is a 400; `contact_email` sometimes in mixed case;
 opens, clicks and unsubscribes refer to a send up to three days earlier (`send_date` on an
 earlier day than `interaction_date`); a pageNumber past the end answers an empty page; errors
 are {"result": "error", "status": <text>, "code": <int>}: 400 for a bad body (missing field,
@@ -191,8 +194,10 @@ class SenderGuideApi:
             return _error(400, "fromDate and toDate must be dates in the format yyyy-mm-dd")
         if last_day < first_day:
             return _error(400, "toDate must not be before fromDate")
+        if self.config.documented:
+            last_day -= timedelta(days=1)  # toDate exclusive: fromDate = toDate is an empty window
 
-        days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+        days = [first_day + timedelta(days=n) for n in range(max(0, (last_day - first_day).days + 1))]
         counts = [self.daily_count(message_id, interaction_type, day) for day in days]
         ends = list(accumulate(counts))  # ends[k]: rows up to and including days[k]
         total = ends[-1] if ends else 0

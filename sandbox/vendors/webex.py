@@ -2,7 +2,7 @@
 &message_preview=true` on `/campaignapi/resources/v3/customertransactions` and the legacy
 `/imicampaignapi/…` prefix, and the event API, `POST …/v3/events`; `Authorization: Bearer <key>`.
 
-Quirks reproduced: only the LAST `count` (at most 50) transactions of the key in the inclusive
+Quirks reproduced: only the LAST `count` (at most 50) transactions of the key in the
 local-date window come back, sorted ascending, so a window holding more is cut without notice
 (busy keys hold more than 50 in a single day, which no window split can fix); a bare JSON array
 for most keys, an object {"transactions": [...]} for some (chosen by hash); `deployment-date`
@@ -16,7 +16,15 @@ advances ("Attempted Send successfully Pushed to Gateways" → "Successfully del
 Customer"); errors {"code": <int>, "description": ...}, under HTTP 200 for a missing key (1002)
 or bad input (1001), 401 with 430 for a bad token. The event API answers 1002 for a missing
 event-id/event-key, 1001 for bad JSON or a "NULL"/"null" parameter, 499 for more than 400
-parameters or a body over 24 KB, under the HTTP status the tenant is configured for (200/500)."""
+parameters or a body over 24 KB, under the HTTP status the tenant is configured for (200/500).
+
+The window is from-date..to-date in tenant-local dates. In documented mode
+(`SandboxConfig.documented`, the default) `to-date` is an exclusive upper bound (the document
+does not say; the harsher reading gives from-date = to-date an empty answer); with
+`documented=False` both bounds are inclusive. Without to-date the window ends today,
+inclusive, either way; a to-date before from-date is error 1001. MSISDN keys are international
+numbers without '+', whatever the country (the default keys include Singapore's 6591234567,
+ten digits that would pass for a North-American number read nationally)."""
 
 import functools
 import re
@@ -369,7 +377,13 @@ class WebexApi:
         try:
             count = int(query.get("count") or DEFAULT_COUNT)
             today = clock.today(ZoneInfo(self.settings.timezone))
-            last_day = _parse_date(query["to-date"]) if query.get("to-date") else today
+            to_date = _parse_date(query["to-date"]) if query.get("to-date") else None
+            if to_date is None:
+                last_day = today
+            elif self.config.documented:
+                last_day = to_date - timedelta(days=1)  # exclusive: from-date = to-date is empty
+            else:
+                last_day = to_date
             first_day = (_parse_date(query["from-date"]) if query.get("from-date")
                          else last_day - timedelta(days=DEFAULT_WINDOW_DAYS - 1))
         except ValueError:
@@ -377,7 +391,7 @@ class WebexApi:
                           "Invalid input: count is a number, from-date and to-date are yyyy-MM-dd")
         if not 1 <= count <= MAX_COUNT:
             return _error(200, 1001, f"Invalid input: count must be between 1 and {MAX_COUNT}")
-        if last_day < first_day:
+        if (last_day if to_date is None else to_date) < first_day:
             return _error(200, 1001, "Invalid input: to-date is before from-date")
         channel = None
         if query.get("channel"):

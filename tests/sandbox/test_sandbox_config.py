@@ -11,12 +11,16 @@ def test_json_round_trip_keeps_every_vendor() -> None:
     config = SandboxConfig(seed=5, senderguide=SenderGuideSandbox(daily_sends=7, timezone="UTC"),
                            cinnox=CinnoxSandbox(max_limit=50), webex=WebexSandbox(keys=["1"]))
     assert SandboxConfig.from_json(config.to_json()) == config
+    for documented in (True, False):
+        config.documented = documented
+        assert SandboxConfig.from_json(config.to_json()).documented is documented
 
 
 def test_older_json_without_the_new_vendors_still_loads() -> None:
     text = '{"seed": 1, "mgage": {}}'
     config = SandboxConfig.from_json(text)
     assert config.senderguide == SenderGuideSandbox() and config.webex == WebexSandbox()
+    assert config.documented  # the documents' behaviour is the default
 
 
 def test_random_credentials_replace_the_recognisable_defaults() -> None:
@@ -34,7 +38,7 @@ def test_child_process_serves_the_three_vendors() -> None:
         senderguide = client.post(
             f"/api/3.0/messages/interaction-data/{config.senderguide.message_ids[0]}",
             headers={"Authorization": f"Bearer {config.senderguide.api_key}"},
-            json={"interactionType": "sends", "fromDate": "2026-11-02", "toDate": "2026-11-02", "order": "asc"})
+            json={"interactionType": "sends", "fromDate": "2026-11-02", "toDate": "2026-11-03", "order": "asc"})
         assert senderguide.status_code == 200 and senderguide.json()["total_rows"] > 0
         cinnox = client.get(
             f"/v1/api/apps/{config.cinnox.app_id}/data/sent-campaigns-summary",
@@ -45,6 +49,6 @@ def test_child_process_serves_the_three_vendors() -> None:
             "/campaignapi/resources/v3/customertransactions",
             headers={"Authorization": f"Bearer {config.webex.api_key}"},
             params={"key": config.webex.busy_keys[0], "count": "50", "from-date": "2026-11-02",
-                    "to-date": "2026-11-02"})
+                    "to-date": "2026-11-03"})  # exclusive (documented mode): the day 2026-11-02
         body = webex.json()
         assert webex.status_code == 200 and len(body["transactions"] if isinstance(body, dict) else body) == 50

@@ -36,9 +36,19 @@ def api(served: tuple[str, SandboxApp]) -> SenderGuideApi:
 
 
 def post(client: httpx.Client, message: str = MESSAGE, **body: object) -> httpx.Response:
+    """`toDate` here is the last local day wanted: the sandbox reads toDate exclusively by
+    default (documented mode), so a date is sent as the day after it (anything else as given)."""
     payload = {"interactionType": "sends", "fromDate": "2026-11-02", "toDate": "2026-11-02",
                "pageNumber": 1, "order": "asc"} | body
+    payload["toDate"] = exclusive(payload["toDate"])
     return client.post(f"/api/3.0/messages/interaction-data/{message}", json=payload)
+
+
+def exclusive(last: object) -> object:
+    try:
+        return (date.fromisoformat(str(last)) + timedelta(days=1)).isoformat()
+    except ValueError:
+        return last
 
 
 def all_pages(client: httpx.Client, **body: object) -> tuple[dict, list[dict]]:
@@ -74,7 +84,7 @@ def test_unknown_message_is_404(client: httpx.Client) -> None:
     ({"fromDate": "2026-13-01"}, "yyyy-mm-dd"),
     ({"toDate": "11/02/2026"}, "yyyy-mm-dd"),
     ({"interactionType": "replies"}, "interactionType"),
-    ({"fromDate": "2026-11-03"}, "before"),
+    ({"fromDate": "2026-11-04"}, "before"),  # toDate (exclusive) 2026-11-03
 ])
 def test_bad_bodies_are_400(client: httpx.Client, change: dict, expected: str) -> None:
     response = post(client, **change)
@@ -109,7 +119,7 @@ def test_record_fields(client: httpx.Client) -> None:
     assert any(row["contact_email"] != row["contact_email"].lower() for row in rows)  # mixed case
 
 
-def test_window_is_local_dates_inclusive(client: httpx.Client, api: SenderGuideApi) -> None:
+def test_window_is_the_local_days_asked(client: httpx.Client, api: SenderGuideApi) -> None:
     first, rows = all_pages(client, interactionType="opens", fromDate="2026-11-02", toDate="2026-11-04")
     days = [date(2026, 11, d) for d in (2, 3, 4)]
     assert first["total_rows"] == sum(api.expected_rows(MESSAGE, "opens", day) for day in days) == len(rows)
