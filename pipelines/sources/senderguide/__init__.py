@@ -3,6 +3,7 @@
 from pipelines.orchestration.source import Role, Setting, daily_source
 from pipelines.sources.senderguide.assets import senderguide_load
 from pipelines.sources.senderguide.client import SenderGuideClient
+from pipelines.sources.senderguide.mapping import CONTENT_KEYED, MAPPING_VERSION, mapper_for
 
 DEFINITION = daily_source(
     name="senderguide",
@@ -16,6 +17,9 @@ DEFINITION = daily_source(
         Setting("SENDERGUIDE_TIMEZONE", "timezone", Role.REQUIRED),
     ),
     load=senderguide_load,
+    mapper_for=mapper_for,
+    mapping_version=MAPPING_VERSION,
+    content_keyed=CONTENT_KEYED,
     raw_table="raw.senderguide_interactions",
     job_description="Load SenderGuide email interactions for the selected account-local days.",
     # Opens and clicks of recent sends keep arriving for a few days.

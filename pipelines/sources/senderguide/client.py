@@ -1,7 +1,7 @@
 """The SenderGuide interaction-data API as a Dagster resource."""
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -39,7 +39,8 @@ class SenderGuideClient(VendorResource):
     message_ids: str = Field(description="comma-separated ids of the emails to report on")
     interaction_types: str = Field(default=DEFAULT_INTERACTION_TYPES,
                                    description="comma-separated interaction types")
-    timezone: str = Field(default="UTC", description="IANA zone of the account's naive timestamps")
+    timezone: str | None = Field(default=None, description=(
+        "IANA zone of the account's naive timestamps (required: the document gives no zone)"))
 
     @property
     def messages(self) -> list[str]:
@@ -51,7 +52,7 @@ class SenderGuideClient(VendorResource):
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return self.vendor_zone(self.timezone, "SENDERGUIDE_TIMEZONE")
 
     def auth(self) -> httpx.Auth:
         return BearerAuth(self.api_key)
@@ -70,13 +71,23 @@ class SenderGuideSession:
 
     def interaction_pages(self, message_id: str, interaction_type: str, day: date) -> Iterator[Page]:
         """Every page of one email's interactions of one type on one account-local day, oldest
-        first over a closed window so that pages cannot shift while being read."""
+        first over a closed window so that pages cannot shift while being read.
+
+        The answer covers the day and, if the vendor reads toDate inclusively, the next day
+        too: the loader keeps the day's records (the others count as out of window)."""
         path = f"/api/3.0/messages/interaction-data/{quote(message_id, safe='')}"
+        # The document does not say whether toDate is inclusive. Asking toDate = fromDate
+        # returns the day if it is, and nothing at all if it is exclusive: a silently empty
+        # day. Asking toDate = the next day returns the day under either reading (and the next
+        # day as well under the inclusive one), so nothing of the day can be lost; the loader
+        # drops what falls outside the partition's account-local day (LoadScope.day). The walk
+        # checks the rows against the answer's own total_rows, which counts what was asked.
+        from_date, to_date = day.isoformat(), (day + timedelta(days=1)).isoformat()
 
         def fetch(number: int) -> Any:
             return self.http.request_json("POST", path, endpoint=_ENDPOINT, json={
-                "interactionType": interaction_type, "fromDate": day.isoformat(),
-                "toDate": day.isoformat(), "pageNumber": number, "order": "asc"})
+                "interactionType": interaction_type, "fromDate": from_date,
+                "toDate": to_date, "pageNumber": number, "order": "asc"})
 
         context = {"message_id": message_id, "interaction_type": interaction_type}
         for records in walk_numbered_pages(fetch, vendor=VENDOR, endpoint=_ENDPOINT,

@@ -6,6 +6,7 @@ from pipelines.orchestration.source import Role, Setting, SupportingAsset, incre
 from pipelines.sources.webex.assets import webex_load
 from pipelines.sources.webex.client import WebexClient
 from pipelines.sources.webex.keys import REFRESH_CRON, webex_followed_keys
+from pipelines.sources.webex.mapping import CONTENT_KEYED, MAPPING_VERSION, mapper_for
 
 DEFINITION = incremental_source(
     name="webex",
@@ -24,6 +25,9 @@ DEFINITION = incremental_source(
         Setting("WEBEX_MAX_KEY_LAG_HOURS", "max_key_lag_hours"),
     ),
     load=webex_load,
+    mapper_for=mapper_for,
+    mapping_version=MAPPING_VERSION,
+    content_keyed=CONTENT_KEYED,
     raw_table="raw.webex_transactions",
     job_description="Pull the due Webex customer keys of a shard from their watermarks to today, "
                     "within the run's share of the vendor's budget.",

@@ -91,35 +91,71 @@ class KeyFailure:
                 or self.error.vendor_code in _FATAL_CODES)
 
 
-def collect_window(fetch: Callable[[date, date], Sequence[Any]], window: KeyWindow,
-                   count: int) -> KeyIncrement:
-    """Every transaction `fetch` can give for the window's days, each answer holding at most
-    the latest `count` transactions of the days asked.
+def deployment_day(transaction: Any) -> date | None:
+    """The tenant-local date of a transaction's `deployment-date`, or None when it has none
+    that parses (such a record is never dropped here: it is the quarantine's concern)."""
+    text = transaction.get("deployment-date") if isinstance(transaction, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
 
-    A full answer may hide older transactions, so its window is halved and both halves are
-    asked again (its rows are dropped: the halves return them). A single day that is still full
-    cannot be split: its rows are kept and the day is reported truncated. Halves are walked
-    from an explicit stack, oldest first, so the result is in date order, the stack never holds
-    more than about log2(days) windows, and a window of n days costs at most 2n - 1 requests."""
+
+def collect_window(fetch: Callable[[date, date], Sequence[Any]], window: KeyWindow, count: int,
+                   day_of: Callable[[Any], date | None] = deployment_day) -> KeyIncrement:
+    """Every transaction of the window's days that `fetch(from_date, to_date)` can give, each
+    answer holding at most the latest `count` transactions of the days asked.
+
+    Whether to-date is inclusive is undocumented, so days [start, end] are asked as from-date =
+    start, to-date = end + 1 day: under either reading the answer covers `end`. Rows dated after
+    `end` (by `day_of`; an inclusive vendor's next day) are dropped here: they belong to the
+    next window, or the next run. Whether an answer is full is decided on its raw length,
+    before that drop: a full answer may hide older rows of the window, whatever it holds.
+
+    A full answer's window is halved and both halves are asked again (its rows are dropped:
+    the halves return them). A single day whose answer is full cannot be split. If that answer
+    held rows of the next day (the vendor reads to-date inclusively, and the next day's rows
+    may have crowded this day's out), the day is asked once more with to-date = from-date:
+    exactly that day under the inclusive reading, nothing under the exclusive one; whichever
+    answer holds more of the day's rows is kept. A day whose own rows still fill an answer is
+    reported truncated. Halves are walked from an explicit stack, oldest first, so the result
+    is in date order and the stack never holds more than about log2(days) windows. A window of
+    n days costs at most 2n - 1 requests, plus one for each single day asked again: at most
+    3n - 1, and 2n - 1 against a vendor that reads to-date exclusively."""
     if window.last < window.first:
         raise ValueError(f"empty window: {window.first} .. {window.last}")
     transactions: list[Any] = []
     truncated: list[TruncatedDay] = []
     requests = 0
+
+    def ask(start: date, to_date: date, end: date) -> tuple[int, list[Any]]:
+        """The raw answer's length, and its rows dated `end` or before (or undated)."""
+        nonlocal requests
+        answer = fetch(start, to_date)
+        requests += 1
+        kept = [row for row in answer if (day := day_of(row)) is None or day <= end]
+        return len(answer), kept
+
     pending = [(window.first, window.last)]
     while pending:
         start, end = pending.pop()
-        rows = fetch(start, end)
-        requests += 1
-        if len(rows) < count:
+        returned, rows = ask(start, end + timedelta(days=1), end)
+        if returned < count:
             transactions.extend(rows)
-        elif start == end:
-            transactions.extend(rows)
-            truncated.append(TruncatedDay(start, len(rows)))
-        else:
+        elif start < end:
             middle = start + (end - start) // 2
             pending.append((middle + timedelta(days=1), end))
             pending.append((start, middle))  # on top: the older half is asked first
+        else:
+            if len(rows) < returned:  # the next day's rows came too: to-date read inclusively
+                _, alone = ask(start, start, end)
+                if len(alone) > len(rows):
+                    rows = alone
+            transactions.extend(rows)
+            if len(rows) >= count:
+                truncated.append(TruncatedDay(start, len(rows)))
     return KeyIncrement(window, transactions, truncated, requests)
 
 
@@ -179,11 +215,13 @@ class WebexSession:
         for http in clients:
             http.close()
 
-    def transactions(self, key: str, first: date, last: date) -> list[Any]:
-        """One answer: at most `count` of the key's latest transactions in [first, last]."""
+    def transactions(self, key: str, from_date: date, to_date: date) -> list[Any]:
+        """One answer: at most `count` of the key's latest transactions from `from_date` to
+        `to_date`, sent as given (whether the vendor includes to-date is undocumented: see
+        collect_window, which chooses the dates)."""
         body = self.http.request_json("GET", self.path, endpoint=self.endpoint, params={
-            "key": key, "count": self.count, "from-date": first.isoformat(),
-            "to-date": last.isoformat(), "message_preview": "true"})
+            "key": key, "count": self.count, "from-date": from_date.isoformat(),
+            "to-date": to_date.isoformat(), "message_preview": "true"})
         return transactions_of(body, self.endpoint)
 
     def fetch_key(self, window: KeyWindow) -> KeyIncrement:
@@ -270,8 +308,9 @@ class WebexClient(VendorResource):
     customer_keys: str = Field(default="", alias="keys", description=(
         "comma-separated customer keys to follow (MSISDNs, emails or app device ids) besides "
         "those sql/audiences/webex_keys.sql lists: enough for a small setup"))
-    timezone: str = Field(default="UTC", description=(
-        "IANA zone of the tenant server: from-date/to-date and deployment-date are local to it"))
+    timezone: str | None = Field(default=None, description=(
+        "IANA zone of the tenant server: from-date/to-date and deployment-date are local to it "
+        "(required: the document gives no zone)"))
     transactions_path: str = Field(default=DEFAULT_TRANSACTIONS_PATH, description=(
         "path of the customer-transactions resource (legacy tenants: /imicampaignapi/...)"))
     count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT,
@@ -328,7 +367,7 @@ class WebexClient(VendorResource):
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone or "UTC")
+        return self.vendor_zone(self.timezone, "WEBEX_TIMEZONE")
 
     def today(self) -> date:
         """Today on the tenant server's calendar."""

@@ -28,7 +28,8 @@ def test_configuration() -> None:
     assert webex.configured_keys == ["919812345670", "a@b.test", "+919812345670", "A@B.test",
                                      "App-1", "app-1"]
     assert (webex.count, webex.max_concurrency, webex.initial_days) == (50, 8, 7)
-    assert webex.transactions_path == PATH and str(webex.zone) == "UTC"
+    assert webex.transactions_path == PATH
+    assert str(client(timezone="Asia/Kolkata").zone) == "Asia/Kolkata"  # never assumed: see test_vendor_zones
 
 
 @pytest.mark.parametrize("body", [[{"transaction-id": "t1"}],
@@ -172,3 +173,33 @@ def test_shard_runs_share_the_tenants_budget(rate: int, concurrent: int, in_run:
 def test_a_budget_setting_below_one_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="WEBEX_RUN_SECONDS and WEBEX_CONCURRENT_SHARDS"):
         client(concurrent_shards=0).run_budget(1, 4)
+
+
+def last_n_vendor(per_day: dict[date, int], inclusive: bool, asked: list) -> httpx.MockTransport:
+    """A tenant answering the last `count` transactions from from-date to to-date, with to-date
+    inclusive or exclusive (undocumented), rows dated by `deployment-date`."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        first, to = date.fromisoformat(params["from-date"]), date.fromisoformat(params["to-date"])
+        asked.append((first, to))
+        rows = [{"transaction-id": f"{day}#{n:03d}", "deployment-date": f"{day} {n // 60:02d}:{n % 60:02d}:00"}
+                for day in sorted(per_day) if first <= day and (day <= to if inclusive else day < to)
+                for n in range(per_day[day])]
+        return httpx.Response(200, json=rows[-int(params["count"]):])
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(("inclusive", "calls"), [(True, 5), (False, 3)])
+def test_no_transaction_is_lost_whether_to_date_is_inclusive_or_not(inclusive: bool, calls: int) -> None:
+    quiet, busy, next_day = DAY, date(2026, 11, 4), date(2026, 11, 5)
+    asked: list[tuple[date, date]] = []
+    transport = last_n_vendor({quiet: 3, busy: 60, next_day: 70}, inclusive, asked)
+    with client().session(transport=transport, retry=FAST) as api:
+        [result] = api.fetch_keys([KeyWindow("6591234567", quiet, busy)])
+        assert api.calls == calls
+    assert isinstance(result, KeyIncrement) and result.requests == calls
+    assert asked[0] == (quiet, next_day)  # the window's last day, asked so that either reading holds it
+    ids = [row["transaction-id"] for row in result.transactions]
+    assert ids == [f"{quiet}#{n:03d}" for n in range(3)] + [f"{busy}#{n:03d}" for n in range(10, 60)]
+    assert [(day.local_date, day.returned) for day in result.truncated] == [(busy, 50)]
