@@ -27,6 +27,7 @@ def run(days: int) -> int:
 
     from local_stack.summary import warehouse_summary
     from pipelines.definitions import defs
+    from pipelines.orchestration.remap import JOB_NAME as REMAP_JOB
     from pipelines.orchestration.run_workers import fail_dead_runs, worker_tag
     from pipelines.sources import registry
 
@@ -39,6 +40,12 @@ def run(days: int) -> int:
         with DagsterInstance.get() as instance:
             if dead := fail_dead_runs(instance):
                 print(f"Marked {len(dead)} run(s) failed whose process had died", flush=True)
+            # Rows loaded under older mapping rules are re-mapped before anything loads.
+            remapped = defs.resolve_job_def(REMAP_JOB).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=_QUIET_CONSOLE, tags=worker_tag())
+            if not remapped.success:
+                print("Re-mapping stored records FAILED (see the warehouse_remap run in make ui)")
+                return 1
             for source in registry():
                 # Its supporting assets first (Webex: whom to follow), then its load.
                 runs: list[tuple[str, dict[str, str]]] = [

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from pipelines.orchestration.marts import marts_assets, marts_follow_sources
+from pipelines.orchestration.remap import remap_job
 from pipelines.orchestration.retention import retention_job
 from pipelines.orchestration.run_workers import dead_run_sensor
 from pipelines.orchestration.settings import ModelSettings
@@ -30,7 +31,7 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
               *(define_asset_job(support.job_name, selection=AssetSelection.assets(support.asset),
                                  description=support.job_description)
                 for source in sources for support in source.supporting),
-              purge_job],
+              purge_job, remap_job(sources)],
         schedules=[*(schedule for source in sources for schedule in source.schedules), purge_schedule],
         sensors=[marts_follow_sources, dead_run_sensor],
         resources={

@@ -39,8 +39,10 @@ TEST_SANDBOX = SandboxConfig(
     cinnox=CinnoxSandbox(app_id="test-cinnox-app", app_token="test-cinnox-token",
                          campaigns_per_day=2, min_recipients=20, max_recipients=250),
     webex=WebexSandbox(api_key="test-webex-key",
+                       # 6591234567 is Singapore's +65 9123 4567, which a +1 reading would
+                       # make a North-American number.
                        keys=["919812345670", "asha.kulkarni@example.in", "app-7f3a9c21e4b04d8f",
-                             "919900000001"],
+                             "919900000001", "6591234567"],
                        busy_keys=["919900000001"], timezone="Asia/Kolkata"),
 )
 
@@ -95,7 +97,8 @@ def warehouse(stack: LocalStack) -> Iterator[psycopg.Connection]:
     """A connection to an emptied warehouse (reference data kept), as the role that owns it
     (the migrator): tests set up what the loader may not."""
     tables = ["core.message_events", *(source.raw_table for source in registry()),
-              "ops.quarantine", "ops.partition_loads", "ops.webex_keys", "ops.webex_truncations"]
+              "ops.quarantine", "ops.partition_loads", "ops.webex_keys", "ops.webex_truncations",
+              "ops.mapping_versions"]
     with psycopg.connect(libpq_url(stack.migration_url), autocommit=True) as conn:
         conn.execute(sql.SQL("TRUNCATE {}").format(
             sql.SQL(", ").join(sql.Identifier(*table.split(".")) for table in tables)))

@@ -4,7 +4,7 @@ else), its load asset, its raw table, and when it loads. The code location, the 
 the marts, the bench and the test fixtures iterate the registry (`pipelines.sources.registry`),
 so a new vendor is a new folder under `pipelines/sources/` and no shared file changes."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -22,6 +22,8 @@ from pydantic_core import PydanticUndefined
 
 from pipelines.orchestration.partitions import DAILY_PARTITIONS
 from pipelines.orchestration.schedules import each_partition, every, lookback, todays_partition
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.warehouse.loading import Mapper
 
 
 class Role(Enum):
@@ -37,6 +39,10 @@ class Setting:
     env: str
     field: str
     role: Role = Role.OPTIONAL
+
+
+# A source's mapper, from its client resource (zones) and the model settings (phone region).
+MapperFactory = Callable[[Any, ModelSettings], Mapper]
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,13 @@ class SourceDefinition:
     # Payload keys (and attribute keys of its events) that hold message content or links to
     # it: what the retention job removes once it is old enough.
     content_fields: tuple[str, ...] = ()
+    # Its mapping rules, for re-mapping stored raw records when they change (pipelines/
+    # warehouse/remap.py): the mapper built from its client and the model settings, the rules'
+    # version (raised with every change to what a record maps to), and whether records are
+    # keyed by their content (no vendor id).
+    mapper_for: MapperFactory | None = None
+    mapping_version: int = 1
+    content_keyed: bool = False
 
     @property
     def events_key(self) -> AssetKey:
@@ -116,7 +129,8 @@ class SourceDefinition:
 def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settings: Sequence[Setting],
                  load: AssetsDefinition, raw_table: str, job_description: str, today_cron: str,
                  lookback_days: int, lookback_cron: str,
-                 content_fields: Sequence[str] = ()) -> SourceDefinition:
+                 content_fields: Sequence[str] = (), mapper_for: MapperFactory | None = None,
+                 mapping_version: int = 1, content_keyed: bool = False) -> SourceDefinition:
     """A day-partitioned source: one job over its group, today's partition on `today_cron`, and
     the last `lookback_days` days (whose statuses still change) as one run on `lookback_cron`."""
     job_name = f"{name}_daily"
@@ -125,13 +139,15 @@ def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settin
                             partitions_def=DAILY_PARTITIONS,
                             schedules=(todays_partition(job_name, today_cron),
                                        lookback(job_name, lookback_days, lookback_cron)),
-                            content_fields=tuple(content_fields))
+                            content_fields=tuple(content_fields), mapper_for=mapper_for,
+                            mapping_version=mapping_version, content_keyed=content_keyed)
 
 
 def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                        settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
                        job_description: str, cron: str, content_fields: Sequence[str] = (),
-                       supporting: Sequence[SupportingAsset] = ()) -> SourceDefinition:
+                       supporting: Sequence[SupportingAsset] = (), mapper_for: MapperFactory | None = None,
+                       mapping_version: int = 1, content_keyed: bool = False) -> SourceDefinition:
     """A source pulled from its own watermarks, on `cron`: as one run, or when its load is
     partitioned (into shards of its keys), as one run per partition at each tick."""
     job_name = f"{name}_incremental"
@@ -141,4 +157,6 @@ def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                             raw_table=raw_table, job_name=job_name, job_description=job_description,
                             partitions_def=partitions,
                             schedules=(schedule, *(support.schedule for support in supporting)),
-                            content_fields=tuple(content_fields), supporting=tuple(supporting))
+                            content_fields=tuple(content_fields), supporting=tuple(supporting),
+                            mapper_for=mapper_for, mapping_version=mapping_version,
+                            content_keyed=content_keyed)

@@ -6,6 +6,7 @@ import psycopg
 from dagster import AssetCheckSeverity, AssetKey
 
 from pipelines.orchestration.checks import (
+    FETCHED_LANDED,
     QUARANTINE,
     RECONCILES,
     REQUIRED,
@@ -34,7 +35,7 @@ def test_a_clean_load_passes_every_check_inside_its_run(warehouse: psycopg.Conne
     assert result.success
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {UNIQUE: True, REQUIRED: True, RECONCILES: True, UNKNOWN: True,
-                           QUARANTINE: True}
+                           QUARANTINE: True, FETCHED_LANDED: True}
 
 
 def test_raw_without_events_fails_the_blocking_reconciliation(warehouse: psycopg.Connection) -> None:

@@ -3,6 +3,7 @@
 from pipelines.orchestration.source import Role, Setting, daily_source
 from pipelines.sources.cinnox.assets import cinnox_load
 from pipelines.sources.cinnox.client import CinnoxClient
+from pipelines.sources.cinnox.mapping import CONTENT_KEYED, MAPPING_VERSION, mapper_for
 
 DEFINITION = daily_source(
     name="cinnox",
@@ -13,6 +14,9 @@ DEFINITION = daily_source(
         Setting("CINNOX_APP_ID", "app_id", Role.REQUIRED),
     ),
     load=cinnox_load,
+    mapper_for=mapper_for,
+    mapping_version=MAPPING_VERSION,
+    content_keyed=CONTENT_KEYED,
     raw_table="raw.cinnox_campaign_recipients",
     job_description="Load CINNOX sent campaigns (SMS and WhatsApp) and their recipients' "
                     "statuses for the selected UTC days.",

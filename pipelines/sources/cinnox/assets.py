@@ -8,14 +8,13 @@ in `__init__.py`). A re-pull updates changed rows in place
 (same event_id, new status and loaded_at) and leaves unchanged rows untouched."""
 
 from datetime import timedelta
-from functools import partial
 
 from dagster import AssetExecutionContext, FreshnessPolicy
 
 from pipelines.orchestration.materialize import DayPlan, daily_source_asset
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.sources.cinnox.client import CinnoxClient
-from pipelines.sources.cinnox.mapping import SOURCE, map_recipient
+from pipelines.sources.cinnox.mapping import SOURCE, mapper_for
 from pipelines.warehouse.resource import Warehouse
 
 
@@ -42,5 +41,4 @@ def cinnox_load(context: AssetExecutionContext, cinnox: CinnoxClient, warehouse:
     that changed rows are updated in place."""
     # No time check (zone None): a recipient row belongs to its campaign's send day, decided by
     # the summary request, whatever its own timestamps say.
-    return DayPlan(cinnox, warehouse,
-                   partial(map_recipient, default_region=model_settings.phone_default_region), zone=None)
+    return DayPlan(cinnox, warehouse, mapper_for(cinnox, model_settings), zone=None)

@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import phonenumbers
@@ -9,8 +10,15 @@ import phonenumbers
 from pipelines.model.events import Channel, MessageEvent, RecordRejected, make_event_id
 from pipelines.model.phones import NumberReading, to_e164
 from pipelines.model.timestamps import parse_vendor_time
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.sources.cinnox.client import CinnoxClient
+from pipelines.warehouse.loading import Mapper
 
 SOURCE = "cinnox"
+# The version of these rules: raised with every change to what a stored record maps to, so
+# that the warehouse_remap job re-maps the rows already loaded (2: issue 11's corrections).
+MAPPING_VERSION = 2
+CONTENT_KEYED = False  # keyed by the vendor's id
 # The summary's channel names, compared lower-cased and without spaces.
 _CHANNELS: dict[str, Channel] = {"sms": "sms", "whatsapp": "whatsapp"}
 # "Error Code: 7061120 - 360Dialog bad request", also without the dash, the prefix or a reason.
@@ -123,3 +131,8 @@ def _last_updated(record: dict[str, Any]) -> datetime | None:
         return parse_vendor_time(value)
     except RecordRejected:
         return None
+
+
+def mapper_for(client: CinnoxClient, settings: ModelSettings) -> Mapper:
+    """The mapper a load (and a re-map) of this source uses, from its configuration."""
+    return partial(map_recipient, default_region=settings.phone_default_region)

@@ -3,6 +3,7 @@
 from pipelines.orchestration.source import Role, Setting, daily_source
 from pipelines.sources.mgage.assets import mgage_load
 from pipelines.sources.mgage.client import MgageClient
+from pipelines.sources.mgage.mapping import CONTENT_KEYED, MAPPING_VERSION, mapper_for
 
 DEFINITION = daily_source(
     name="mgage",
@@ -14,6 +15,9 @@ DEFINITION = daily_source(
         Setting("MGAGE_PROGRAM_IDS", "program_ids", Role.REQUIRED),
     ),
     load=mgage_load,
+    mapper_for=mapper_for,
+    mapping_version=MAPPING_VERSION,
+    content_keyed=CONTENT_KEYED,
     raw_table="raw.mgage_messages",
     job_description="Load mGage SMS for the selected UTC days.",
     # Today's partition fills during the day; Sent -> Delivered keeps moving for a few days.

@@ -1,14 +1,13 @@
 """mGage assets: raw landing and normalized events, loaded together per UTC day."""
 
 from datetime import UTC, timedelta
-from functools import partial
 
 from dagster import AssetExecutionContext, FreshnessPolicy
 
 from pipelines.orchestration.materialize import DayPlan, daily_source_asset
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.sources.mgage.client import MgageClient
-from pipelines.sources.mgage.mapping import CONTENT_KEYED, SOURCE, map_message
+from pipelines.sources.mgage.mapping import CONTENT_KEYED, SOURCE, mapper_for
 from pipelines.warehouse.resource import Warehouse
 
 
@@ -28,5 +27,4 @@ def mgage_load(context: AssetExecutionContext, mgage: MgageClient, warehouse: Wa
                model_settings: ModelSettings) -> DayPlan:
     """Walk every configured program, MT and MO, page by page, for each UTC day of the range;
     stage with COPY and merge each day in one transaction."""
-    return DayPlan(mgage, warehouse, partial(map_message, default_region=model_settings.phone_default_region),
-                   zone=UTC)  # mGage dates are GMT
+    return DayPlan(mgage, warehouse, mapper_for(mgage, model_settings), zone=UTC)  # mGage dates are GMT

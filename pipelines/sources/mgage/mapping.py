@@ -1,12 +1,19 @@
 """mGage messages to the shared message-event model."""
 
+from functools import partial
 from typing import Any
 
 from pipelines.model.events import Direction, MessageEvent, RecordRejected, make_event_id
 from pipelines.model.phones import to_e164
 from pipelines.model.timestamps import parse_vendor_time
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.sources.mgage.client import MgageClient
+from pipelines.warehouse.loading import Mapper
 
 SOURCE = "mgage"
+# The version of these rules: raised with every change to what a stored record maps to, so
+# that the warehouse_remap job re-maps the rows already loaded (2: issue 11's corrections).
+MAPPING_VERSION = 2
 # No message id: a message is keyed by its content, and identical ones in an answer are told
 # apart by their occurrence (LoadTarget.content_keyed).
 CONTENT_KEYED = True
@@ -54,3 +61,8 @@ def map_message(message: Any, context: dict[str, Any], *, default_region: str) -
             "program_type": context.get("program_type"),
         },
     )
+
+
+def mapper_for(client: MgageClient, settings: ModelSettings) -> Mapper:
+    """The mapper a load (and a re-map) of this source uses, from its configuration."""
+    return partial(map_message, default_region=settings.phone_default_region)

@@ -1,13 +1,13 @@
 """SenderGuide assets: raw landing and normalized events, per account-local day."""
 
 from datetime import timedelta
-from functools import partial
 
 from dagster import AssetExecutionContext, FreshnessPolicy
 
 from pipelines.orchestration.materialize import DayPlan, daily_source_asset
+from pipelines.orchestration.settings import ModelSettings
 from pipelines.sources.senderguide.client import SenderGuideClient
-from pipelines.sources.senderguide.mapping import CONTENT_KEYED, SOURCE, map_interaction
+from pipelines.sources.senderguide.mapping import CONTENT_KEYED, SOURCE, mapper_for
 from pipelines.warehouse.resource import Warehouse
 
 
@@ -27,11 +27,10 @@ from pipelines.warehouse.resource import Warehouse
                    "another day's",
 )
 def senderguide_load(context: AssetExecutionContext, senderguide: SenderGuideClient,
-                     warehouse: Warehouse) -> DayPlan:
+                     warehouse: Warehouse, model_settings: ModelSettings) -> DayPlan:
     """For every configured email and interaction type, pages 1..total_pages of the
     partition's account-local day (order=asc), checked against total_rows; merged in one
     transaction per day."""
     # The day is the account's: fromDate = the partition's date in its zone, toDate the next
     # (toDate's inclusivity is undocumented, see the client); the loader keeps the day's records.
-    return DayPlan(senderguide, warehouse, partial(map_interaction, zone=senderguide.zone),
-                   zone=senderguide.zone)
+    return DayPlan(senderguide, warehouse, mapper_for(senderguide, model_settings), zone=senderguide.zone)

@@ -1,12 +1,19 @@
 """SenderGuide interaction rows to the shared message-event model."""
 
 from datetime import tzinfo
+from functools import partial
 from typing import Any
 
 from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.model.timestamps import parse_vendor_time
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.sources.senderguide.client import SenderGuideClient
+from pipelines.warehouse.loading import Mapper
 
 SOURCE = "senderguide"
+# The version of these rules: raised with every change to what a stored record maps to, so
+# that the warehouse_remap job re-maps the rows already loaded (2: issue 11's corrections).
+MAPPING_VERSION = 2
 # No interaction id: an interaction is keyed by its content (two clicks of one contact in one
 # second are two rows, by their occurrence: LoadTarget.content_keyed), as are both passes of a
 # repeated daylight-saving hour, which read the same naive time.
@@ -52,3 +59,8 @@ def _send_date(value: Any, zone: tzinfo) -> str | None:
         return parse_vendor_time(value, zone).isoformat()
     except RecordRejected:
         return str(value)
+
+
+def mapper_for(client: SenderGuideClient, settings: ModelSettings) -> Mapper:
+    """The mapper a load (and a re-map) of this source uses, from its configuration."""
+    return partial(map_interaction, zone=client.zone)

@@ -51,7 +51,7 @@ from pipelines.sources.webex.client import (
 )
 from pipelines.sources.webex.due import DUE_POLICY
 from pipelines.sources.webex.keys import FOLLOWED_KEYS
-from pipelines.sources.webex.mapping import SOURCE, map_transaction
+from pipelines.sources.webex.mapping import SOURCE, mapper_for
 from pipelines.sources.webex.shards import SHARDS
 from pipelines.transport.paging import Page
 from pipelines.warehouse.key_state import (
@@ -315,9 +315,7 @@ def webex_load(context: AssetExecutionContext, webex: WebexClient, warehouse: Wa
                model_settings: ModelSettings) -> Iterable[MaterializeResult[Any] | AssetCheckResult]:
     record_worker(context.instance, context.run_id)
     client = webex
-    mapper: Mapper = partial(
-        map_transaction, zone=client.zone,
-        default_region=model_settings.phone_default_region)
+    mapper = mapper_for(client, model_settings)
     shards = Shards(tuple(sorted(int(key) for key in context.partition_keys)), len(SHARDS.get_partition_keys()))
     outcome, failures = load_keys(context, client, warehouse, mapper, shards)
     yield from results(warehouse, SOURCE, RAW_SPEC.key, EVENTS_SPEC.key, outcome,

@@ -2,13 +2,21 @@
 
 import re
 from datetime import tzinfo
+from functools import partial
 from typing import Any
 
 from pipelines.model.events import Channel, Direction, MessageEvent, RecordRejected, make_event_id
 from pipelines.model.phones import NumberReading, to_e164
 from pipelines.model.timestamps import parse_vendor_time
+from pipelines.orchestration.settings import ModelSettings
+from pipelines.sources.webex.client import WebexClient
+from pipelines.warehouse.loading import Mapper
 
 SOURCE = "webex"
+# The version of these rules: raised with every change to what a stored record maps to, so
+# that the warehouse_remap job re-maps the rows already loaded (2: issue 11's corrections).
+MAPPING_VERSION = 2
+CONTENT_KEYED = False  # keyed by the vendor's id
 
 # The `channel` field: documented codes, and the names the request parameter uses.
 CHANNELS: dict[str, Channel] = {
@@ -114,3 +122,9 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def mapper_for(client: WebexClient, settings: ModelSettings) -> Mapper:
+    """The mapper a load (and a re-map) of this source uses, from its configuration."""
+    return partial(map_transaction, zone=client.zone,
+                   default_region=settings.phone_default_region)
