@@ -39,10 +39,10 @@ TEST_SANDBOX = SandboxConfig(
     cinnox=CinnoxSandbox(app_id="test-cinnox-app", app_token="test-cinnox-token",
                          campaigns_per_day=2, min_recipients=20, max_recipients=250),
     webex=WebexSandbox(api_key="test-webex-key",
-                       # 6591234567 is Singapore's +65 9123 4567, which a +1 reading would
+                       # 6581234567 is Singapore's +65 8123 4567, which a +1 reading would
                        # make a North-American number.
                        keys=["919812345670", "asha.kulkarni@example.in", "app-7f3a9c21e4b04d8f",
-                             "919900000001", "6591234567"],
+                             "919900000001", "6581234567"],
                        busy_keys=["919900000001"], timezone="Asia/Kolkata"),
 )
 

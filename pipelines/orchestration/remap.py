@@ -23,8 +23,6 @@ JOB_NAME = "warehouse_remap"
 
 def _remap_op(source: SourceDefinition) -> OpDefinition:
     mapper_for = source.mapper_for
-    if mapper_for is None:
-        raise ValueError(f"{source.name}: no mapper_for, so its rows cannot be re-mapped")
     target = LoadTarget(source.name, source.raw_table, content_keyed=source.content_keyed)
 
     @op(name=f"remap_{source.name}", pool=source.name,

@@ -82,7 +82,7 @@ class SourceDefinition:
     # warehouse/remap.py): the mapper built from its client and the model settings, the rules'
     # version (raised with every change to what a record maps to), and whether records are
     # keyed by their content (no vendor id).
-    mapper_for: MapperFactory | None = None
+    mapper_for: MapperFactory = field(kw_only=True)
     mapping_version: int = 1
     content_keyed: bool = False
 
@@ -129,7 +129,7 @@ class SourceDefinition:
 def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settings: Sequence[Setting],
                  load: AssetsDefinition, raw_table: str, job_description: str, today_cron: str,
                  lookback_days: int, lookback_cron: str,
-                 content_fields: Sequence[str] = (), mapper_for: MapperFactory | None = None,
+                 mapper_for: MapperFactory, content_fields: Sequence[str] = (),
                  mapping_version: int = 1, content_keyed: bool = False) -> SourceDefinition:
     """A day-partitioned source: one job over its group, today's partition on `today_cron`, and
     the last `lookback_days` days (whose statuses still change) as one run on `lookback_cron`."""
@@ -146,7 +146,7 @@ def daily_source(*, name: str, resource: type[ConfigurableResource[Any]], settin
 def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                        settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
                        job_description: str, cron: str, content_fields: Sequence[str] = (),
-                       supporting: Sequence[SupportingAsset] = (), mapper_for: MapperFactory | None = None,
+                       mapper_for: MapperFactory, supporting: Sequence[SupportingAsset] = (),
                        mapping_version: int = 1, content_keyed: bool = False) -> SourceDefinition:
     """A source pulled from its own watermarks, on `cron`: as one run, or when its load is
     partitioned (into shards of its keys), as one run per partition at each tick."""

@@ -46,10 +46,12 @@ def test_secrets_appear_nowhere(tmp_path: Path, instant: datetime) -> None:
             "MGAGE_PROGRAM_IDS": ",".join(config.mgage.program_ids),
             "SENDERGUIDE_BASE_URL": sandbox.url, "SENDERGUIDE_API_KEY": SECRETS["senderguide_key"],
             "SENDERGUIDE_MESSAGE_IDS": ",".join(config.senderguide.message_ids),
+            "SENDERGUIDE_TIMEZONE": config.senderguide.timezone,
             "CINNOX_BASE_URL": sandbox.url, "CINNOX_APP_ID": config.cinnox.app_id,
             "CINNOX_APP_TOKEN": SECRETS["wrong_cinnox_token"],  # fails: errors must not tell it
             "WEBEX_BASE_URL": sandbox.url, "WEBEX_API_KEY": SECRETS["webex_key"],
             "WEBEX_KEYS": ",".join(config.webex.keys), "WEBEX_MAX_REQUESTS_PER_SECOND": "0",
+            "WEBEX_TIMEZONE": config.webex.timezone,
         })
         run = subprocess.run([sys.executable, "-m", "local_stack", "run"], cwd=PROJECT_ROOT, env=env,
                              capture_output=True, text=True, timeout=300)

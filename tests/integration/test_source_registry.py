@@ -82,7 +82,8 @@ ECHO = daily_source(
     settings=(Setting("ECHO_API_KEY", "api_key", Role.CREDENTIAL),
               Setting("ECHO_BASE_URL", "base_url", Role.REQUIRED)),
     load=echo_load, raw_table="raw.echo_messages", job_description="Load Echo per UTC day.",
-    today_cron="10 * * * *", lookback_days=2, lookback_cron="0 3 * * *")
+    today_cron="10 * * * *", lookback_days=2, lookback_cron="0 3 * * *",
+    mapper_for=lambda client, settings: map_echo)
 
 # -- the test ----------------------------------------------------------------------------------
 
