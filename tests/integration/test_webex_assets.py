@@ -183,6 +183,27 @@ def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> N
     assert set(raw_context) == {"key"}
 
 
+def test_engagement_links_to_its_pushed_message_and_the_mart_shows_it(warehouse: psycopg.Connection) -> None:
+    assert materialize().success
+    links = warehouse.execute("""
+        SELECT e.linked_message_id, e.event_type, r.payload->>'link-transaction-id', pushed.event_id
+        FROM core.message_events AS e JOIN raw.webex_transactions AS r ON r.record_id = e.event_id
+        LEFT JOIN core.message_events AS pushed
+               ON pushed.source = 'webex' AND pushed.message_id = e.linked_message_id
+        WHERE e.source = 'webex' AND coalesce(r.payload->>'link-transaction-id', '') <> ''""").fetchall()
+    assert links
+    assert all(linked == given for linked, _, given, _ in links)
+    assert any(pushed is not None for *_, pushed in links)  # the message it answers is loaded too
+    # The mart keys an engagement by the message it belongs to: such a message's latest state
+    # is what the customer did with it, not only what the carrier said.
+    engaged = warehouse.execute("""
+        SELECT count(*) FROM marts.recipient_message_status AS m
+        JOIN core.message_events AS e ON e.source = 'webex' AND e.message_id = m.message_key
+        WHERE m.source = 'webex' AND m.latest_event_type IN ('opened', 'clicked', 'replied')
+          AND e.linked_message_id IS NULL""").fetchone()[0]
+    assert engaged > 0
+
+
 @pytest.mark.day_sensitive
 def test_a_second_run_changes_nothing_and_keeps_the_watermarks(warehouse: psycopg.Connection) -> None:
     assert materialize().success
