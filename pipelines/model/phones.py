@@ -65,7 +65,7 @@ def _parse_e164(text: str, default_region: str) -> str | None:
     for candidate in candidates:
         number = _parse(candidate, default_region)
         if number is not None and phonenumbers.is_possible_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return _e164(number)
     return None
 
 

@@ -10,7 +10,7 @@ A run killed half-way leaves whole partitions re-mapped or not, and a rerun fini
 re-mapping a re-mapped partition changes nothing."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -88,8 +88,10 @@ def remap_source(conn: psycopg.Connection, reader: psycopg.Connection, target: L
 def _remap_partition(conn: psycopg.Connection, reader: psycopg.Connection, target: LoadTarget,
                      day: date, mapper: Mapper, stamp: Stamp, run_id: str | None) -> LoadStats:
     # The partition is the stored one: no time window, and the quarantine of the partition's
-    # own loads is left as it is (a re-map sees only what was landed).
-    scope = LoadScope(target, f"remap:{day.isoformat()}", partition_date=day, complete=False)
+    # own loads is left as it is (a re-map sees only what was landed). Records are staged one
+    # by one, without occurrence numbers: a content-keyed record keeps its stored id instead.
+    scope = LoadScope(replace(target, content_keyed=False), f"remap:{day.isoformat()}",
+                      partition_date=day, complete=False)
     stats = LoadStats(source=target.source, scope=scope.key)
 
     def drop_unmapped(cursor: psycopg.Cursor, scope: LoadScope, stats: LoadStats,
@@ -107,15 +109,13 @@ def _restaged(reader: psycopg.Connection, target: LoadTarget, day: date, mapper:
               scope: LoadScope, stats: LoadStats, stamp: Stamp) -> Iterator[list[tuple[Any, ...]]]:
     """The partition's raw records as staging rows, a batch at a time. Each record is its own
     page (it keeps its own context); a content-keyed record keeps its stored id."""
-    one_by_one = LoadScope(LoadTarget(target.source, target.raw_table), scope.key,
-                           scope.partition_date, None, complete=False)
     with reader.transaction(), reader.cursor(name=f"remap_{target.source}") as cursor:
         cursor.execute(query_with_table("remap_raw_records", raw_table=target.raw_table),
                        {"partition_date": day})
         while batch := cursor.fetchmany(_BATCH_ROWS):
             rows: list[tuple[Any, ...]] = []
             for record_id, context, payload in batch:
-                for row in stage_rows(Page([payload], context), mapper, one_by_one, stats, stamp):
+                for row in stage_rows(Page([payload], context), mapper, scope, stats, stamp):
                     keep_id = target.content_keyed and row[4] is None  # mapped, not rejected
                     rows.append((record_id, *row[1:]) if keep_id else row)
             yield rows
