@@ -79,12 +79,14 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
 
     def open_http(self, *, retry: RetryPolicy | None = None,
                   transport: httpx.BaseTransport | None = None,
-                  rate: RequestRate | None = None) -> VendorHttp:
+                  rate: RequestRate | None = None, check_body: BodyCheck | None = None,
+                  check_error: ErrorCheck | None = None) -> VendorHttp:
         """The vendor's HTTP layer (`retry` and `transport` are the tests' seam). Threads that
-        share a budget pass the same `rate`; by default each layer gets its own."""
+        share a budget pass the same `rate`; by default each layer gets its own. An endpoint
+        whose answers differ from the resource's usual ones passes its own checks."""
         return VendorHttp(self.vendor, self.base_url, auth=self.auth(), headers=type(self).headers,
                           timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
-                          retry=retry or RetryPolicy(), check_body=type(self).check_body,
-                          check_error=type(self).check_error,
+                          retry=retry or RetryPolicy(), check_body=check_body or type(self).check_body,
+                          check_error=check_error or type(self).check_error,
                           rate=rate or RequestRate(self.max_requests_per_second),
                           transport=transport)

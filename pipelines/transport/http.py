@@ -63,6 +63,12 @@ class TransientVendorError(VendorError):
         self.retry_after = retry_after
 
 
+class InDoubtError(VendorError):
+    """A request that may or may not have reached the vendor: the connection failed after it
+    was sent, or the answer was lost. Never retried for a request that is not idempotent
+    (sending it again could act twice); its caller must find out what happened."""
+
+
 class BearerAuth(httpx.Auth):
     """`Authorization: Bearer <token>` on every request (SenderGuide, CINNOX, Webex)."""
 
@@ -155,6 +161,10 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, TransientVendorError | httpx.TransportError)
 
 
+# Failures that happen before a request leaves this machine: retrying them never acts twice.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
 # A decoded answer larger than this is refused: the vendors' largest pages are a few MB, and a
 # compressed body that inflates past it (a gzip bomb) is stopped while inflating.
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -231,8 +241,14 @@ class VendorHttp:
         return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
 
     def request_json(self, method: str, url: str | httpx.URL, *, endpoint: str,
-                     params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
-        """Send one request, retrying transient failures; return the decoded JSON body."""
+                     params: Mapping[str, Any] | None = None, json: Any = None,
+                     idempotent: bool = True) -> Any:
+        """Send one request, retrying transient failures; return the decoded JSON body.
+
+        A request that is not `idempotent` (one that acts, like posting an event) is retried
+        only when the vendor certainly did not act on it: it answered with a "later" status or
+        code, or the connection never opened. When it may have acted (the connection broke
+        after the request left, the answer was cut or late), InDoubtError is raised at once."""
         target = self._client.base_url.join(url) if isinstance(url, str) else url
         if not self.same_origin(target):
             raise VendorError(self.vendor, endpoint, None,
@@ -244,10 +260,10 @@ class VendorHttp:
             before_sleep=self._count_retry,
             reraise=True,
         )
-        return retrying(self._send, method, target, endpoint, params, json)
+        return retrying(self._send, method, target, endpoint, params, json, idempotent)
 
     def _send(self, method: str, url: httpx.URL, endpoint: str,
-              params: Mapping[str, Any] | None, json: Any) -> Any:
+              params: Mapping[str, Any] | None, json: Any, idempotent: bool = True) -> Any:
         if self._rate is not None:
             self._rate.acquire()
         self.calls += 1
@@ -255,8 +271,20 @@ class VendorHttp:
         try:
             with self._client.stream(method, url, params=params, json=json) as response:
                 content = self._read_body(response, endpoint, started)
-        except (httpx.TransportError, zlib.error) as error:
+        except _UNSENT as error:
             raise TransientVendorError(self.vendor, endpoint, None, type(error).__name__) from None
+        except (httpx.TransportError, zlib.error) as error:
+            if not idempotent:
+                raise InDoubtError(self.vendor, endpoint, None,
+                                   f"{type(error).__name__}: the vendor may have acted") from None
+            raise TransientVendorError(self.vendor, endpoint, None, type(error).__name__) from None
+        except TransientVendorError as error:  # an answer cut short by the overall deadline
+            if not idempotent:
+                raise InDoubtError(self.vendor, endpoint, error.status,
+                                   f"{error.detail}: the vendor may have acted") from None
+            raise
+        if response.status_code == 504 and not idempotent:  # the gateway gave up; the vendor may not have
+            raise InDoubtError(self.vendor, endpoint, 504, "gateway timeout: the vendor may have acted")
         if response.status_code in _TRANSIENT_STATUSES:
             raise TransientVendorError(
                 self.vendor, endpoint, response.status_code, response.reason_phrase,
@@ -265,6 +293,9 @@ class VendorHttp:
         try:
             body = orjson.loads(content) if content else None
         except orjson.JSONDecodeError:
+            if response.is_success and not idempotent:
+                raise InDoubtError(self.vendor, endpoint, response.status_code,
+                                   "success answer is not valid JSON: the vendor may have acted") from None
             if response.is_success:
                 # A cut-off body is usually the connection's fault, not the request's.
                 raise TransientVendorError(self.vendor, endpoint, response.status_code,

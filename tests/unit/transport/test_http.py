@@ -12,6 +12,7 @@ import time_machine
 from pipelines.model import clock
 from pipelines.transport.http import (
     BodyTooLarge,
+    InDoubtError,
     RetryPolicy,
     Timeouts,
     TransientVendorError,
@@ -155,3 +156,45 @@ def test_a_vendor_origin_must_be_https_unless_it_is_this_machine(origin: str, al
     else:
         with pytest.raises(VendorError, match="must use https"):
             VendorHttp("acme", origin)
+
+
+# A request that acts (posting an event) is sent again only when the vendor surely did not act.
+def test_an_acting_request_is_retried_only_when_the_vendor_surely_did_not_act() -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(500),
+                    httpx.Response(502), httpx.Response(200, json={"ok": True})])
+    attempts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("refused", request=request)  # never left this machine
+        return next(answers)
+
+    http = vendor(handler, retry=RetryPolicy(max_attempts=6, initial_backoff_s=0.001, max_backoff_s=0.002))
+    assert http.request_json("POST", "/events", endpoint="POST /events", json={}, idempotent=False) == {"ok": True}
+    assert http.calls == 5
+
+
+@pytest.mark.parametrize("answer", [
+    httpx.ReadTimeout("read timed out"),                 # sent; no answer in time
+    httpx.RemoteProtocolError("peer closed connection"), # sent; the connection broke
+    httpx.Response(200, content=b'{"code": 10'),         # answered, but the answer was cut
+    httpx.Response(504),                                 # a gateway gave up waiting for the vendor
+], ids=["read-timeout", "connection-broke", "cut-answer", "gateway-timeout"])
+def test_an_acting_request_that_may_have_acted_is_in_doubt_and_never_sent_again(answer) -> None:
+    attempts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    http = vendor(handler)
+    with pytest.raises(InDoubtError, match="may have acted"):
+        http.request_json("POST", "/events", endpoint="POST /events", json={}, idempotent=False)
+    assert len(attempts) == 1
+    # The same failure of a request that only reads is retried, as before.
+    with pytest.raises(TransientVendorError):
+        vendor(handler).request_json("GET", "/things", endpoint="GET /things")
+    assert len(attempts) == 1 + FAST.max_attempts
