@@ -76,6 +76,15 @@ class WebexSandbox:
     wrapped_response_share: float = 0.3
     # HTTP status of event API errors: 200 or 500 depending on the tenant's configuration.
     event_error_http_status: int = 200
+    # Event id -> the deployment its accepted events show under in the transactions API;
+    # other event ids get a deterministic one (990000-990999).
+    event_deployments: dict[str, str] = field(
+        default_factory=lambda: {"evt_sms_failure_fallback": "990001"})
+    # For tests of a client's error handling: key (as keys compare) -> the answers to that
+    # key's successive valid events: "accept" (also once the list is used up), "lost" (accepted
+    # and recorded, then the connection closes unanswered) or an error code such as "429",
+    # "499", "500", "502", "1001", "1002", "1003", "430" (answered, not recorded).
+    event_script: dict[str, list[str]] = field(default_factory=dict)
     # Share of transactions the vendor reports late: each such one appears in the API only
     # some time (up to max_late_hours) after its deployment-date, as real reporting lags.
     late_share: float = 0.0

@@ -16,7 +16,7 @@ from email.message import Message
 from functools import cache
 from hashlib import blake2b
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -24,6 +24,9 @@ import orjson
 from sandbox.config import SandboxConfig
 from sandbox.data import Draw
 from sandbox.faults import FaultPlan
+
+if TYPE_CHECKING:
+    from sandbox.vendors.webex import ReceivedEvent
 
 
 @dataclass
@@ -46,6 +49,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     # Close the connection after this many bytes of the body (a fault).
     drop_after: int | None = None
+    # Close the connection without answering at all: a request the vendor processed whose
+    # answer the network lost.
+    abort: bool = False
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -108,7 +114,8 @@ class SandboxApp:
         mgage.MgageApi(config, self.state).register(self.router)
         senderguide.SenderGuideApi(config, self.state).register(self.router)
         cinnox.CinnoxApi(config, self.state).register(self.router)
-        webex.WebexApi(config, self.state).register(self.router)
+        self.webex = webex.WebexApi(config, self.state)
+        self.webex.register(self.router)
         self.router.add("GET", "/_sandbox/health", lambda request, match: json_response(200, {"ok": True}))
         self.router.add("GET", "/_sandbox/state", self._describe)
         self.router.add("POST", "/_sandbox/advance", self._advance)
@@ -140,6 +147,10 @@ class SandboxApp:
         elif fault == "drop":
             response.drop_after = len(response.body) // 2
         return response
+
+    def webex_events(self) -> "list[ReceivedEvent]":
+        """The events the Webex event API accepted, in the order received (for tests)."""
+        return self.webex.received_events()
 
     def _describe(self, request: Request, match: re.Match[str]) -> Response:
         return json_response(200, {"generation": self.state.generation, "requests": self.state.requests})
@@ -176,6 +187,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
                           self.headers, body, f"http://{host}")
         response = self.server.app.handle(request)
+        if response.abort:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)

@@ -18,6 +18,16 @@ or bad input (1001), 401 with 430 for a bad token. The event API answers 1002 fo
 event-id/event-key, 1001 for bad JSON or a "NULL"/"null" parameter, 499 for more than 400
 parameters or a body over 24 KB, under the HTTP status the tenant is configured for (200/500).
 
+Accepted events are recorded (`SandboxApp.webex_events()`), with transaction-ids drawn from the
+seed and the number of events accepted before. The vendor processes them at once: the key's
+transactions gain an "EventProcessedSuccess" carrying that transaction-id ("EventProcessedFailed"
+when the test seam param `sandbox_fail` is "true"), then a minute later the delivered message
+it pushed, and for about half the events a click on it a minute after that (SMS/EMAIL/APP by
+the kind of key, under the deployment `event_deployments` maps the event id to); each shows
+once its deployment-date has passed. `event_script` gives a key's successive valid events
+scripted answers for tests of a client's error handling: errors (not recorded), or "lost": the
+event is recorded and the connection closes without an answer.
+
 The window is from-date..to-date in tenant-local dates. In documented mode
 (`SandboxConfig.documented`, the default) `to-date` is an exclusive upper bound (the document
 does not say; the harsher reading gives from-date = to-date an empty answer); with
@@ -27,9 +37,13 @@ numbers without '+', whatever the country (the default keys include Singapore's 
 ten digits that would pass for a North-American number read nationally)."""
 
 import functools
+import itertools
 import re
+import threading
 import uuid
-from datetime import date, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -181,6 +195,38 @@ _FAILURE_WORDS = ("Failed", "Notpushed", "bounced", "Mailblocks", "ISPcomplaints
 _CAMPAIGNS = ("Festive Offers", "Bill Reminders", "Card Activation", "Loyalty Rewards",
               "Service Alerts", "KYC Update")
 
+# What the customer does with the message an event pushed, per channel of the event's key.
+_EVENT_RESPONSES = {SMS: "SMS, LinkClicked", EMAIL: "Email, LinkClicked", APP: "App notification, Opened"}
+_EVENT_STEP = timedelta(minutes=1)  # event processed → message delivered → click
+_EVENT_CLICK_SHARE = 0.5
+_EVENT_ACCEPTED = "Event accepted for processing"
+# Scripted event answers besides "accept" and "lost": code → (HTTP status, None for the
+# tenant's configured one, and the doc's description).
+_SCRIPTED_ERRORS: dict[str, tuple[int | None, str]] = {
+    "429": (429, "Too many requests. Throttle limit reached for the time window."),
+    "430": (401, "Authorization failed. This resource is not allowed to access using this TOKEN or KEY"),
+    "498": (401, "Invalid token or Access token expired"),
+    "499": (499, "Request failed. Check the exact reason of failure in application code and "
+                 "description of error stream."),
+    "500": (None, "Internal server error"),
+    "502": (502, "Bad gateway"),
+    "1001": (None, "Invalid input JSON"),
+    "1002": (None, "Mandatory field missing: EventID / EventKey"),
+    "1003": (None, "No recommendation available"),
+}
+SCRIPT_ANSWERS = ("accept", "lost", *_SCRIPTED_ERRORS)
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An event the event API accepted, as sent (the key not normalised)."""
+
+    event_id: str
+    event_key: str
+    params: dict[str, Any]
+    transaction_id: str  # what the API answered, and what the processed transaction carries
+    received_at: datetime  # aware, on the sandbox's clock
+
 
 def channels_for(key: str) -> tuple[int, ...]:
     """The channels a key can have transactions on: email → EMAIL, MSISDN → SMS/MMS/USSD/OBD,
@@ -203,6 +249,17 @@ class WebexApi:
         self.config = config
         self.settings = config.webex
         self.state = state
+        unknown = {answer for answers in self.settings.event_script.values() for answer in answers
+                   if answer not in SCRIPT_ANSWERS}
+        if unknown:
+            raise ValueError(f"webex event_script: unknown answers {sorted(unknown)}, "
+                             f"expected one of {', '.join(SCRIPT_ANSWERS)}")
+        self._script = {self._identity(key): answers for key, answers in self.settings.event_script.items()}
+        # The server is threaded: the received events and script positions change under this lock.
+        self._lock = threading.Lock()
+        self._events: list[ReceivedEvent] = []
+        self._events_by_key: dict[str, list[ReceivedEvent]] = {}
+        self._script_used: dict[str, int] = {}
 
     def register(self, router: Router) -> None:
         for path in TRANSACTIONS_PATHS:
@@ -297,7 +354,7 @@ class WebexApi:
                         origin)
         campaign_number = campaign.below(0, len(_CAMPAIGNS))
         deployment_number = campaign.below(1, 3)
-        failed = any(word in status for word in _FAILURE_WORDS)
+        failed = _is_failure(status)
         row: dict[str, Any] = {
             "campaign-id": str(41_000 + campaign_number),
             "campaign-name": _CAMPAIGNS[campaign_number],
@@ -321,11 +378,7 @@ class WebexApi:
         return row
 
     def _transaction_id(self, key: str, day: date, index: int) -> str:
-        draw = Draw(self.config.seed, "webex-txn", self._identity(key), day.isoformat(), index)
-        bits = 0
-        for slot in range(4):  # 32 bits per slot: a float carries only 53 exact bits
-            bits = bits << 32 | draw.below(slot, 2**32)
-        return str(uuid.UUID(int=bits))
+        return _uuid(Draw(self.config.seed, "webex-txn", self._identity(key), day.isoformat(), index))
 
     def last_transactions(self, key: str, first_day: date, last_day: date, count: int,
                           channel: int | None = None, preview: bool = True) -> list[dict[str, Any]]:
@@ -336,16 +389,27 @@ class WebexApi:
         found: list[dict[str, Any]] = []
         day = last_day
         while day >= first_day and len(found) < count:
-            for index in range(self.daily_count(key, day) - 1, -1, -1):
-                if channel is not None and self._channel_of(key, day, index) != channel:
-                    continue
-                if not self.visible(key, day, index):
-                    continue
-                found.append(self.transaction(key, day, index, preview))
-                if len(found) == count:
-                    break
+            found += itertools.islice(self._day_descending(key, day, channel, preview), count - len(found))
             day -= timedelta(days=1)
         return found[::-1]
+
+    def _day_descending(self, key: str, day: date, channel: int | None,
+                        preview: bool) -> Iterator[dict[str, Any]]:
+        """The key's transactions on the tenant-local day that the API reports now, latest
+        first: the generated ones merged by deployment-date with those of its events (lazily,
+        so only what a caller takes is generated)."""
+        events = self._event_day(key, day, channel, preview)
+        for index in range(self.daily_count(key, day) - 1, -1, -1):
+            if channel is not None and self._channel_of(key, day, index) != channel:
+                continue
+            if not self.visible(key, day, index):
+                continue
+            local, slot = self._slot(key, day, index)
+            stamp = naive_text(local.naive(slot))
+            while events and events[-1]["deployment-date"] >= stamp:
+                yield events.pop()
+            yield self.transaction(key, day, index, preview)
+        yield from reversed(events)
 
     def _answered_push(self, key: str, day: date, index: int) -> int | None:
         """For a response, the latest push of the same day shortly before it (None when it
@@ -358,6 +422,103 @@ class WebexApi:
     def _channel_of(self, key: str, day: date, index: int) -> int:
         pushed = self._answered_push(key, day, index)
         return self._push_channel(key, day, index if pushed is None else pushed)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def received_events(self) -> list[ReceivedEvent]:
+        """The accepted events (answered or lost), in the order received."""
+        with self._lock:
+            return list(self._events)
+
+    def event_deployment(self, event_id: str) -> str:
+        """The deployment-id an event id's transactions show under: configured, or a stable one."""
+        configured = self.settings.event_deployments.get(event_id)
+        if configured is not None:
+            return configured
+        return str(990_000 + Draw(self.config.seed, "webex-event-deployment", event_id).below(0, 1000))
+
+    def event_clicked(self, transaction_id: str) -> bool:
+        """Whether the customer clicks (opens) the message the event pushed."""
+        return Draw(self.config.seed, "webex-event-clicked", transaction_id).unit(0) < _EVENT_CLICK_SHARE
+
+    def _record(self, event_id: str, event_key: str, params: dict[str, Any]) -> ReceivedEvent:
+        """Keep an accepted event. Its transaction-id follows from the seed, how many came
+        before and when it came: unique across the sandbox's restarts, as a tenant's are."""
+        with self._lock:
+            now = clock.now()
+            transaction_id = _uuid(Draw(self.config.seed, "webex-event", len(self._events), now.isoformat()))
+            event = ReceivedEvent(event_id, event_key, dict(params), transaction_id, now)
+            self._events.append(event)
+            self._events_by_key.setdefault(self._identity(event_key), []).append(event)
+        return event
+
+    def _scripted_answer(self, key: str) -> str:
+        """The script's answer to this valid event of the key: "accept" once none is left."""
+        identity = self._identity(key)
+        answers = self._script.get(identity)
+        if not answers:
+            return "accept"
+        with self._lock:
+            position = self._script_used.get(identity, 0)
+            self._script_used[identity] = position + 1
+        return answers[position] if position < len(answers) else "accept"
+
+    def _event_day(self, key: str, day: date, channel: int | None, preview: bool) -> list[dict[str, Any]]:
+        """The transactions of the key's events on the tenant-local day whose deployment-date
+        has passed, ascending."""
+        with self._lock:
+            events = list(self._events_by_key.get(self._identity(key), ()))
+        if not events:
+            return []
+        zone = ZoneInfo(self.settings.timezone)
+        now = clock.now()
+        rows = [row for event in events for when, row in self._event_transactions(event, preview)
+                if when <= now and when.astimezone(zone).date() == day
+                and (channel is None or row["channel"] == str(channel))]
+        return sorted(rows, key=lambda row: row["deployment-date"])  # stable: received order on ties
+
+    def _event_transactions(self, event: ReceivedEvent, preview: bool) -> list[tuple[datetime, dict[str, Any]]]:
+        """What the vendor makes of an accepted event, each with its instant: the processed
+        transaction carrying the event's transaction-id; on success the message it pushed, a
+        minute later, delivered, and for some events a click on it a minute after that."""
+        channel = channels_for(event.event_key)[0]
+        deployment = self.event_deployment(event.event_id)
+        campaign = Draw(self.config.seed, "webex-event-campaign", event.event_id).below(0, 1000)
+        zone = ZoneInfo(self.settings.timezone)
+
+        def row(step: int, status: str, transaction_id: str, link: str,
+                message: str) -> tuple[datetime, dict[str, Any]]:
+            when = event.received_at + step * _EVENT_STEP
+            failed = _is_failure(status)
+            fields: dict[str, Any] = {
+                "campaign-id": str(42_000 + campaign),
+                "campaign-name": f"Event: {event.event_id}",
+                "deployment-id": deployment,
+                "deployment-name": f"Event: {event.event_id} - {CHANNEL_NAMES[channel]}",
+                "deployment-date": naive_text(when.astimezone(zone)),
+                "key": event.event_key,
+                "customer-id": self.customer_id(event.event_key),
+                "transaction-status": status,
+                "error-code": str(2000 + TRANSACTION_STATUSES.index(status)) if failed else "0",
+                "channel": str(channel),
+                "description": "Failure" if failed else "Success",
+                "transaction-id": transaction_id,
+                "link-transaction-id": link,
+                "code": "1000",
+            }
+            if preview and channel in _PREVIEW_CHANNELS:
+                fields["msg_preview_url"] = f"https://preview.webexcampaign.invalid/m/{message}"
+            return when, fields
+
+        own = event.transaction_id
+        if str(event.params.get("sandbox_fail", "")).lower() == "true":  # a test seam
+            return [row(0, "EventProcessedFailed", own, "", own)]
+        push = _uuid(Draw(self.config.seed, "webex-event-push", own))
+        rows = [row(0, "EventProcessedSuccess", own, "", own), row(1, _DELIVERED, push, "", push)]
+        if self.event_clicked(own):
+            click = _uuid(Draw(self.config.seed, "webex-event-click", own))
+            rows.append(row(2, _EVENT_RESPONSES[channel], click, push, push))
+        return rows
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -435,17 +596,37 @@ class WebexApi:
             if isinstance(value, str) and value.strip() in ("NULL", "null"):
                 return _error(failure, 1001,
                               f"Invalid input JSON: event parameter {name} cannot be NULL")
-        return json_response(200, {"code": 1000, "transaction-id": str(uuid.uuid4()),
-                                   "description": "Event accepted for processing"})
+        event_id, event_key = str(body["event-id"]), str(body["event-key"])
+        answer = self._scripted_answer(event_key)
+        if answer in _SCRIPTED_ERRORS:
+            status, description = _SCRIPTED_ERRORS[answer]
+            return _error(status or failure, int(answer), description,
+                          {"Retry-After": "1"} if answer == "429" else None)
+        event = self._record(event_id, event_key, params)
+        response = json_response(200, {"code": 1000, "transaction-id": event.transaction_id,
+                                       "description": _EVENT_ACCEPTED})
+        response.abort = answer == "lost"  # processed, but the answer never arrives
+        return response
 
     # -- for tests ------------------------------------------------------------------------
 
     def transactions(self, key: str, local_day: date, preview: bool = True) -> list[dict[str, Any]]:
         """All of the key's transactions on the tenant-local day that the API reports now,
-        ascending (as the sandbox holds them now; a busy day holds more than one call can return)."""
-        count = self.daily_count(key, local_day)
-        return [self.transaction(key, local_day, index, preview) for index in range(count)
-                if self.visible(key, local_day, index)]
+        its events' included, ascending (as the sandbox holds them now; a busy day holds more
+        than one call can return)."""
+        return list(self._day_descending(key, local_day, None, preview))[::-1]
+
+
+def _is_failure(status: str) -> bool:
+    return any(word in status for word in _FAILURE_WORDS)
+
+
+def _uuid(draw: Draw) -> str:
+    """A UUID from the draw's bits, 32 per slot: a float carries only 53 exact bits."""
+    bits = 0
+    for slot in range(4):
+        bits = bits << 32 | draw.below(slot, 2**32)
+    return str(uuid.UUID(int=bits))
 
 
 def _parse_date(value: str) -> date:
@@ -459,8 +640,8 @@ def _unauthorized() -> Response:
                             "this TOKEN or KEY")
 
 
-def _error(status: int, code: int, description: str) -> Response:
-    return json_response(status, {"code": code, "description": description})
+def _error(status: int, code: int, description: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, {"code": code, "description": description}, headers)
 
 
 def pipeline_environment(url: str, config: SandboxConfig) -> dict[str, str]:
