@@ -15,7 +15,7 @@ from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.warehouse.urls import redacted
 
 if TYPE_CHECKING:
-    from dagster import PartitionsDefinition
+    from dagster import ExecuteInProcessResult, PartitionsDefinition
 
 # Step-level DEBUG events stay in the run's event log (make ui); the terminal gets INFO.
 _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -37,6 +37,7 @@ def run(days: int) -> int:
         modes = ", ".join(f"{source}: {mode}" for source, mode in stack.modes.items())
         print(f"Loading {first_day} .. {last_day} (UTC) — {modes}", flush=True)
         outcomes = {}
+        activated: list[str] = []
         with DagsterInstance.get() as instance:
             if dead := fail_dead_runs(instance):
                 print(f"Marked {len(dead)} run(s) failed whose process had died", flush=True)
@@ -59,12 +60,35 @@ def run(days: int) -> int:
                         tags=tags | worker_tag())
                     ok = ok and result.success
                 outcomes[source.name] = ok
+            # Activations act on the vendor: only ever on the local sandbox here.
+            activations = [(action, source.name) for source in registry() for action in source.actions
+                           if stack.modes[source.name] == "sandbox"]
+            for action, source_name in activations:
+                result = defs.resolve_job_def(action.job_name).execute_in_process(
+                    instance=instance, raise_on_error=False, tags=worker_tag(),
+                    run_config=action.run_config.to_config_dict() | _QUIET_CONSOLE)
+                outcomes[action.job_name] = result.success
+                activated.append(_activation_line(action.job_name, result))
         print()
         print(warehouse_summary(stack.warehouse_url, first_day, last_day))
+        for line in activated:
+            print(line)
     print()
     for name, ok in outcomes.items():
-        print(f"{name}: {'loaded' if ok else 'FAILED (see the run in make ui)'}")
+        print(f"{name}: {('loaded' if name in stack.modes else 'ran') if ok else 'FAILED (see the run in make ui)'}")
     return 0 if all(outcomes.values()) else 1
+
+
+def _activation_line(job_name: str, result: "ExecuteInProcessResult") -> str:
+    """What an activation run did, from its materialization's metadata."""
+    if not result.success:
+        return f"{job_name}: FAILED (see the run in make ui)"
+    [materialization] = result.get_asset_materialization_events()[-1:]
+    metadata = {name: value.value for name, value in
+                materialization.step_materialization_data.materialization.metadata.items()}
+    counts = ", ".join(f"{metadata[name]} {name.replace('_', ' ')}" for name in
+                       ("audience", "sent", "rejected", "failed", "in_doubt", "skipped_already_sent"))
+    return f"{job_name} (on the sandbox): {counts}"
 
 
 def _whole_range(partitions: "PartitionsDefinition | None", first_day: date, last_day: date) -> dict[str, str]:

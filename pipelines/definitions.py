@@ -24,6 +24,7 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
     return Definitions(
         assets=[*(source.load for source in sources),
                 *(support.asset for source in sources for support in source.supporting),
+                *(action.asset for source in sources for action in source.actions),
                 marts_assets([source.events_key for source in sources])],
         jobs=[*(define_asset_job(source.job_name, selection=AssetSelection.assets(source.load),
                                  partitions_def=source.partitions_def,
@@ -31,6 +32,9 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
               *(define_asset_job(support.job_name, selection=AssetSelection.assets(support.asset),
                                  description=support.job_description)
                 for source in sources for support in source.supporting),
+              *(define_asset_job(action.job_name, selection=AssetSelection.assets(action.asset),
+                                 description=action.job_description)
+                for source in sources for action in source.actions),
               purge_job, remap_job(sources)],
         schedules=[*(schedule for source in sources for schedule in source.schedules), purge_schedule],
         sensors=[marts_follow_sources, dead_run_sensor],

@@ -98,7 +98,7 @@ def warehouse(stack: LocalStack) -> Iterator[psycopg.Connection]:
     (the migrator): tests set up what the loader may not."""
     tables = ["core.message_events", *(source.raw_table for source in registry()),
               "ops.quarantine", "ops.partition_loads", "ops.webex_keys", "ops.webex_truncations",
-              "ops.mapping_versions"]
+              "ops.mapping_versions", "ops.activation_outbox"]
     with psycopg.connect(libpq_url(stack.migration_url), autocommit=True) as conn:
         conn.execute(sql.SQL("TRUNCATE {}").format(
             sql.SQL(", ").join(sql.Identifier(*table.split(".")) for table in tables)))

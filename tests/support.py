@@ -29,11 +29,11 @@ def days_ago(days: int, zone: tzinfo = UTC) -> date:
 
 
 def run_job(job: str, partition_key: str | None = None,
-            tags: dict[str, str] | None = None) -> ExecuteInProcessResult:
+            tags: dict[str, str] | None = None, run_config: dict | None = None) -> ExecuteInProcessResult:
     """One run of a job of the code location, on an ephemeral instance, errors kept in the result."""
     return defs.resolve_job_def(job).execute_in_process(
         instance=DagsterInstance.ephemeral(), partition_key=partition_key, tags=tags,
-        raise_on_error=False)
+        run_config=run_config, raise_on_error=False)
 
 
 def run_webex(shard: str | None = None) -> ExecuteInProcessResult:

@@ -15,6 +15,7 @@ from dagster import (
     ConfigurableResource,
     EnvVar,
     PartitionsDefinition,
+    RunConfig,
     ScheduleDefinition,
 )
 from pydantic.fields import FieldInfo
@@ -61,6 +62,19 @@ class SupportingAsset:
 
 
 @dataclass(frozen=True)
+class Action:
+    """An asset that acts on the vendor with what the warehouse holds (Webex: an activation),
+    with its job and its schedule (off by default: nothing acts on a real vendor by itself).
+    `make run` runs it, with `run_config`, only when the vendor is the local sandbox."""
+
+    asset: AssetsDefinition
+    job_name: str
+    job_description: str
+    schedule: ScheduleDefinition
+    run_config: RunConfig
+
+
+@dataclass(frozen=True)
 class SourceDefinition:
     """A vendor source as the rest of the product sees it (see the module's docstring)."""
 
@@ -75,6 +89,7 @@ class SourceDefinition:
     partitions_def: PartitionsDefinition | None
     schedules: tuple[ScheduleDefinition, ...] = field(default=())
     supporting: tuple[SupportingAsset, ...] = ()
+    actions: tuple[Action, ...] = ()
     # Payload keys (and attribute keys of its events) that hold message content or links to
     # it: what the retention job removes once it is old enough.
     content_fields: tuple[str, ...] = ()
@@ -147,7 +162,8 @@ def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
                        settings: Sequence[Setting], load: AssetsDefinition, raw_table: str,
                        job_description: str, cron: str, content_fields: Sequence[str] = (),
                        mapper_for: MapperFactory, supporting: Sequence[SupportingAsset] = (),
-                       mapping_version: int = 1, content_keyed: bool = False) -> SourceDefinition:
+                       actions: Sequence[Action] = (), mapping_version: int = 1,
+                       content_keyed: bool = False) -> SourceDefinition:
     """A source pulled from its own watermarks, on `cron`: as one run, or when its load is
     partitioned (into shards of its keys), as one run per partition at each tick."""
     job_name = f"{name}_incremental"
@@ -156,7 +172,9 @@ def incremental_source(*, name: str, resource: type[ConfigurableResource[Any]],
     return SourceDefinition(name=name, resource=resource, settings=tuple(settings), load=load,
                             raw_table=raw_table, job_name=job_name, job_description=job_description,
                             partitions_def=partitions,
-                            schedules=(schedule, *(support.schedule for support in supporting)),
+                            schedules=(schedule, *(support.schedule for support in supporting),
+                                       *(action.schedule for action in actions)),
                             content_fields=tuple(content_fields), supporting=tuple(supporting),
+                            actions=tuple(actions),
                             mapper_for=mapper_for, mapping_version=mapping_version,
                             content_keyed=content_keyed)

@@ -132,11 +132,12 @@ class RequestRate:
 BodyCheck = Callable[[str, Any], None]
 
 # Inspects an error response (endpoint, HTTP status, decoded body or None) and may raise a more
-# precise VendorError, e.g. a TransientVendorError for a vendor code meaning "later"; when it
-# returns, the generic VendorError is raised.
+# precise VendorError, e.g. a TransientVendorError for a vendor code meaning "later", or a final
+# one for a code meaning "never" under a status that is otherwise retried (429, 5xx); when it
+# returns, the generic VendorError (or, for those statuses, a TransientVendorError) is raised.
 ErrorCheck = Callable[[str, int, Any], None]
 
-_TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 def parse_retry_after(value: str | None, cap_s: float) -> float | None:
@@ -285,7 +286,11 @@ class VendorHttp:
             raise
         if response.status_code == 504 and not idempotent:  # the gateway gave up; the vendor may not have
             raise InDoubtError(self.vendor, endpoint, 504, "gateway timeout: the vendor may have acted")
-        if response.status_code in _TRANSIENT_STATUSES:
+        if response.status_code in TRANSIENT_STATUSES:
+            # A vendor that answers its own errors under any status (Webex: 200 or 500, as the
+            # tenant is configured) may say in the body that this one is final.
+            if self._check_error is not None:
+                self._check_error(endpoint, response.status_code, _json_or_none(content))
             raise TransientVendorError(
                 self.vendor, endpoint, response.status_code, response.reason_phrase,
                 retry_after=parse_retry_after(response.headers.get("Retry-After"),
@@ -335,6 +340,13 @@ class VendorHttp:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.retries += 1
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return orjson.loads(content) if content else None
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _encrypted_or_local(url: httpx.URL) -> bool:

@@ -11,15 +11,29 @@
 -- sandbox's recipients only, and a real tenant is never asked about synthetic numbers).
 --
 -- By default: every phone and email recipient the warehouse has seen in those days on the other
--- vendors (the customers messaged elsewhere are the ones whose Webex history matters). Webex's
+-- vendors (the customers messaged elsewhere are the ones whose Webex history matters), and
+-- every customer an activation sent an event to in those days. Webex's
 -- own rows are left out: each comes from a key already followed, and reading them back would
 -- make whom to follow depend on the last Webex load.
-SELECT recipient AS key, max(occurred_at) AS seen_at
-FROM core.message_events
-WHERE source <> 'webex'
-  AND occurred_at >= %(since)s
-  AND occurred_at <= %(now)s
-  AND sandbox = %(sandbox)s
-  AND recipient IS NOT NULL
-  AND channel IN ('sms', 'mms', 'whatsapp', 'ussd', 'obd', 'email')
-GROUP BY recipient
+SELECT key, max(seen_at) AS seen_at
+FROM (
+    SELECT recipient AS key, occurred_at AS seen_at
+    FROM core.message_events
+    WHERE source <> 'webex'
+      AND occurred_at >= %(since)s
+      AND occurred_at <= %(now)s
+      AND sandbox = %(sandbox)s
+      AND recipient IS NOT NULL
+      AND channel IN ('sms', 'mms', 'whatsapp', 'ussd', 'obd', 'email')
+    UNION ALL
+    -- The customers an activation sent an event to (sql/activations/): what became of it is
+    -- in their Webex transactions (marts.activation_results), and an event whose answer was
+    -- lost is settled from them.
+    SELECT event_key, attempt_started_at
+    FROM ops.activation_outbox
+    WHERE state IN ('sent', 'sending', 'in_doubt')
+      AND attempt_started_at >= %(since)s
+      AND attempt_started_at <= %(now)s
+      AND sandbox = %(sandbox)s
+) AS seen
+GROUP BY key

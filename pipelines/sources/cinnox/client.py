@@ -12,6 +12,7 @@ from pipelines.model.events import RecordRejected
 from pipelines.model.timestamps import parse_vendor_time
 from pipelines.orchestration.vendor import VendorResource
 from pipelines.transport.http import (
+    TRANSIENT_STATUSES,
     BearerAuth,
     BodyCheck,
     ErrorCheck,
@@ -41,7 +42,7 @@ def _check_body(endpoint: str, body: Any) -> None:
 
 def _check_error(endpoint: str, status: int, body: Any) -> None:
     """Error answers are `{code, message}`: name the code, and retry "too many requests"."""
-    if status not in (401, 403) and isinstance(body, dict) and "code" in body:
+    if status not in (401, 403, *TRANSIENT_STATUSES) and isinstance(body, dict) and "code" in body:
         _raise_for_code(endpoint, status, body)
 
 

@@ -3,6 +3,7 @@
 each key as often as its traffic calls for and within the vendor's budget."""
 
 from pipelines.orchestration.source import Role, Setting, SupportingAsset, incremental_source
+from pipelines.sources.webex.activations import activation_action, load_activations
 from pipelines.sources.webex.assets import webex_load
 from pipelines.sources.webex.client import WebexClient
 from pipelines.sources.webex.keys import REFRESH_CRON, webex_followed_keys
@@ -18,6 +19,8 @@ DEFINITION = incremental_source(
         # The vendor's own zone: required against the vendor (never assumed UTC).
         Setting("WEBEX_TIMEZONE", "timezone", Role.REQUIRED),
         Setting("WEBEX_TRANSACTIONS_PATH", "transactions_path"),
+        Setting("WEBEX_EVENTS_PATH", "events_path"),
+        Setting("WEBEX_IN_DOUBT_SETTLE_HOURS", "in_doubt_settle_hours"),
         Setting("WEBEX_MAX_REQUESTS_PER_SECOND", "max_requests_per_second"),
         Setting("WEBEX_RUN_SECONDS", "run_seconds"),
         Setting("WEBEX_CONCURRENT_SHARDS", "concurrent_shards"),
@@ -39,4 +42,6 @@ DEFINITION = incremental_source(
         job_description="Refresh the Webex keys to follow from sql/audiences/webex_keys.sql "
                         "and WEBEX_KEYS.",
         cron=REFRESH_CRON),),
+    # The data team's audiences sent back as events (sql/activations/).
+    actions=tuple(activation_action(activation) for activation in load_activations()),
 )

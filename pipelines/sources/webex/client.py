@@ -30,6 +30,7 @@ from pipelines.transport.http import (
 
 VENDOR = "webex"
 DEFAULT_TRANSACTIONS_PATH = "/campaignapi/resources/v3/customertransactions"
+DEFAULT_EVENTS_PATH = "/campaignapi/resources/v3/events"
 MAX_COUNT = 50
 
 # Codes of an error object meaning "later": throttled, request failed, internal error.
@@ -313,6 +314,12 @@ class WebexClient(VendorResource):
         "(required: the document gives no zone)"))
     transactions_path: str = Field(default=DEFAULT_TRANSACTIONS_PATH, description=(
         "path of the customer-transactions resource (legacy tenants: /imicampaignapi/...)"))
+    events_path: str = Field(default=DEFAULT_EVENTS_PATH, description=(
+        "path of the event API that activations post to (legacy tenants: /imicampaignapi/...)"))
+    in_doubt_settle_hours: int = Field(default=48, description=(
+        "an activation's event whose answer was lost is sent again only when the key's "
+        "transactions show no trace of it this many hours after the attempt (the vendor's "
+        "reporting lag: see lookback_days)"))
     count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT,
                        description="transactions per answer (the vendor's maximum is 50)")
     max_concurrency: int = Field(default=8, ge=1, le=64, description="keys fetched at once")
