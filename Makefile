@@ -16,6 +16,9 @@ AUDIT_IGNORE :=
 AUDIT := $(BIN)/pip-audit --strict --disable-pip --progress-spinner off $(AUDIT_IGNORE) \
 	-r requirements/bootstrap.txt -r $(LOCK)
 
+# make test runs the suite on every CPU, idle workers stealing queued tests (PYTEST_ARGS= for one process).
+PYTEST_ARGS ?= -n auto --dist worksteal
+
 .PHONY: run test ui migrate bench install lock audit clean browser
 
 run: $(STAMP)  ## migrate, then load the last $$DAYS days of every source and print a summary

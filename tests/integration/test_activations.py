@@ -29,6 +29,7 @@ from pipelines.sources.webex.activations import (
 )
 from pipelines.sources.webex.client import WebexClient
 from pipelines.sources.webex.events import AccessRefused
+from pipelines.transport.http import RetryPolicy
 from pipelines.warehouse.urls import libpq_url
 from sandbox.config import SandboxConfig
 from sandbox.server import SandboxApp, serve_in_thread
@@ -73,10 +74,14 @@ def activation(tmp_path: Path, sql: str, **settings: object) -> Activation:
     return Activation("test_activation", ActivationSettings.model_validate(values), path)
 
 
+# Retries as the product makes them, without the waits.
+FAST = RetryPolicy(max_attempts=6, initial_backoff_s=0.001, max_backoff_s=0.002, retry_after_cap_s=0.01)
+
+
 def run(stack_url: str, target: Activation, webex: WebexClient, *, dry_run: bool = False, run_id: str = "run-1"):
     with psycopg.connect(libpq_url(stack_url)) as conn, psycopg.connect(libpq_url(stack_url)) as reader:
         return run_activation(target, conn=conn, reader=reader, client=webex, default_region="US",
-                              run_id=run_id, dry_run=dry_run)
+                              run_id=run_id, dry_run=dry_run, retry=FAST)
 
 
 def received(app: SandboxApp) -> Counter[str]:

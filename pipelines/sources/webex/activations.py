@@ -75,7 +75,7 @@ from pipelines.sources.webex.events import (
     wire_key,
 )
 from pipelines.sources.webex.mapping import status_key
-from pipelines.transport.http import RequestRate, VendorError, VendorHttp
+from pipelines.transport.http import RequestRate, RetryPolicy, VendorError, VendorHttp
 from pipelines.warehouse.outbox import AudienceRow, Outbox, UnsettledRow
 from pipelines.warehouse.resource import Warehouse
 
@@ -290,14 +290,14 @@ def send_due(outbox: Outbox, activation: Activation, client: WebexClient,
 
 def run_activation(activation: Activation, *, conn: psycopg.Connection, reader: psycopg.Connection,
                    client: WebexClient, default_region: str, run_id: str,
-                   dry_run: bool) -> ActivationReport:
+                   dry_run: bool, retry: RetryPolicy | None = None) -> ActivationReport:
     """One run of an activation (the module's docstring says what it does, in order). `conn`
     writes the outbox; `reader` streams the audience (a connection cannot read a cursor while
-    it copies)."""
+    it copies); `retry` is the tests' seam."""
     outbox = Outbox(conn, activation.name, run_id)
     outbox.hold()
     report = ActivationReport(dry_run=dry_run)
-    with client.session() as session:
+    with client.session(retry=retry) as session:
         unsettled = outbox.unsettled()
         report.settled = (Counter({"in_doubt": len(unsettled)}) if dry_run
                           else settle(outbox, unsettled, session, activation, client, clock.now()))
@@ -313,7 +313,7 @@ def run_activation(activation: Activation, *, conn: psycopg.Connection, reader: 
             return report
         conn.commit()
         kill_point("activation.planned")
-    with client.open_http(check_body=check_event_body, check_error=check_event_error,
+    with client.open_http(check_body=check_event_body, check_error=check_event_error, retry=retry,
                           rate=RequestRate(client.max_requests_per_second)) as http:
         report.outcomes = send_due(outbox, activation, client, http)
     return report
