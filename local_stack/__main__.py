@@ -61,9 +61,9 @@ def run(days: int) -> int:
                     ok = ok and result.success
                 outcomes[source.name] = ok
             # Activations act on the vendor: only ever on the local sandbox here.
-            activations = [(action, source.name) for source in registry() for action in source.actions
+            activations = [action for source in registry() for action in source.actions
                            if stack.modes[source.name] == "sandbox"]
-            for action, source_name in activations:
+            for action in activations:
                 result = defs.resolve_job_def(action.job_name).execute_in_process(
                     instance=instance, raise_on_error=False, tags=worker_tag(),
                     run_config=action.run_config.to_config_dict() | _QUIET_CONSOLE)
