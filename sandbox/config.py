@@ -1,5 +1,7 @@
-"""Sandbox settings: seed, volumes, the credentials each fake vendor accepts, and whether the
-vendors answer as their documents say (`documented`) or in the kinder way the sandbox used to."""
+"""Sandbox settings: seed, volumes, the credentials each fake vendor accepts, whether the
+vendors answer as their documents say (`documented`) or in the kinder way the sandbox used to,
+and per vendor the network as a client sees it (`network`: latency, and limits per credential
+answered with 429 and Retry-After)."""
 
 import json
 import secrets
@@ -96,6 +98,22 @@ class WebexSandbox:
 
 
 @dataclass
+class VendorNetwork:
+    """How one vendor answers over the network. The defaults are today's local sandbox: at
+    once, without limits."""
+
+    # Fixed delay before each answer, plus a random part uniform in [0, jitter_ms), decided
+    # from the seed, the vendor, the request and how many times it was seen (deterministic).
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    # Per credential: requests being answered at once (0 = no limit).
+    max_concurrent: int = 0
+    # Per credential: requests accepted in any sliding 1-second window (0 = no limit). Below
+    # 1, or fractional, it is n = max(1, floor(rate)) requests in any n / rate seconds.
+    max_per_second: float = 0.0
+
+
+@dataclass
 class SandboxConfig:
     seed: int = 20261123
     # True: every vendor answers as its document says, harsh where the document is: mGage's
@@ -111,6 +129,9 @@ class SandboxConfig:
     cinnox: CinnoxSandbox = field(default_factory=CinnoxSandbox)
     webex: WebexSandbox = field(default_factory=WebexSandbox)
     faults: FaultSettings = field(default_factory=FaultSettings)
+    # Vendor name ("mgage", "senderguide", "cinnox", "webex") -> its latency and limits;
+    # unlisted vendors answer at once without limits.
+    network: dict[str, VendorNetwork] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -123,7 +144,9 @@ class SandboxConfig:
                    senderguide=SenderGuideSandbox(**values.get("senderguide", {})),
                    cinnox=CinnoxSandbox(**values.get("cinnox", {})),
                    webex=WebexSandbox(**values.get("webex", {})),
-                   faults=FaultSettings(**values.get("faults", {})))
+                   faults=FaultSettings(**values.get("faults", {})),
+                   network={vendor: VendorNetwork(**settings)
+                            for vendor, settings in values.get("network", {}).items()})
 
     @classmethod
     def with_random_credentials(cls, **overrides) -> "SandboxConfig":
