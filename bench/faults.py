@@ -30,8 +30,9 @@ TARGET = LoadTarget("mgage", "raw.mgage_messages")
 MODES = ("clean", *TRANSPORT_MODES, *RECORD_MODES, "flaky")
 FLAKY = {"throttle": 0.05, "server_error": 0.1, "drop": 0.05, "truncate": 0.05, "slow": 0.05}
 # Per request for transport faults; per record (malformed), page (duplicate) or walk (next URLs).
-# A gzip bomb is refused, not retried: the run fails and is run again, so it is kept rare.
-RATES = {"malformed": 0.01, "duplicate": 0.5, "foreign_next": 0.5, "loop_next": 0.5, "bomb": 0.08}
+# A gzip bomb is refused, not retried: the run fails and is run again, so it is kept rare
+# (a day is about a hundred requests).
+RATES = {"malformed": 0.01, "duplicate": 0.5, "foreign_next": 0.5, "loop_next": 0.5, "bomb": 0.02}
 TRANSPORT_RATE = 0.4
 MAX_RUNS = 5
 
@@ -58,7 +59,11 @@ def sandbox_config(mode: str, daily: int) -> SandboxConfig:
 def load_day(conn: psycopg.Connection, url: str, config: SandboxConfig, day: date) -> None:
     client = MgageClient(base_url=url, username=config.mgage.username,
                          password=config.mgage.password, program_ids=",".join(config.mgage.program_ids),
-                         read_timeout_s=1.0, connect_timeout_s=1.0)
+                         read_timeout_s=1.0, connect_timeout_s=1.0,
+                         # Small pages: each time slice of the day spans several, so that the
+                         # faults of a walk's later pages (a repeated record, a looping next URL)
+                         # strike the concurrent walks too.
+                         page_size=100)
     with client.session(retry=RetryPolicy(max_attempts=6, initial_backoff_s=0.05,
                                           max_backoff_s=0.5)) as api:
         load_pages(conn, LoadScope.day(TARGET, day), api.day_pages(day),

@@ -111,6 +111,13 @@ class SourceDefinition:
         origin = Setting(self.origin_variable, "data_origin")
         if origin not in self.settings:
             object.__setattr__(self, "settings", (*self.settings, origin))
+        # And how hard it may be asked: every vendor's budget and concurrency are settings.
+        prefix = self.name.upper()
+        declared = {setting.field for setting in self.settings}
+        politeness = tuple(Setting(f"{prefix}_{field.upper()}", field)
+                           for field in ("max_concurrency", "max_requests_per_second")
+                           if field not in declared)
+        object.__setattr__(self, "settings", (*self.settings, *politeness))
 
     @property
     def origin_variable(self) -> str:

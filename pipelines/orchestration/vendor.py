@@ -11,6 +11,7 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from pipelines.transport.concurrency import ConcurrencyLimit
 from pipelines.transport.http import (
     BodyCheck,
     ErrorCheck,
@@ -40,9 +41,12 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
     data_origin: str = Field(default="vendor", description=(
         "`vendor`, or `sandbox` when base_url is the local vendor sandbox: its synthetic rows "
         "are marked so in the warehouse (core.message_events.sandbox)"))
-    max_requests_per_second: float = Field(default=0, ge=0, description=(
-        "proactive request budget, shared by a run's threads (0: none; paged sources ask one "
-        "page at a time anyway)"))
+    max_requests_per_second: int = Field(default=0, ge=0, description=(
+        "proactive request budget, shared by a run's threads (0: none: the adaptive "
+        "concurrency limit still backs off when the vendor throttles)"))
+    max_concurrency: int = Field(default=8, description=(
+        "requests under way at once at most (1: the sequential walk); halved whenever the "
+        "vendor throttles, grown back one at a time"))
 
     @property
     def sandbox(self) -> bool:
@@ -74,13 +78,23 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
     def session(self, *, retry: RetryPolicy | None = None,
                 transport: httpx.BaseTransport | None = None) -> Iterator[Any]:
         """An open connection for one run (`retry` and `transport` are the tests' seam)."""
-        with self.open_http(retry=retry, transport=transport) as http:
+        with self.open_http(retry=retry, transport=transport,
+                            concurrency=self.concurrency_limit()) as http:
             yield self.start_session(http)
+
+    def concurrency_limit(self) -> ConcurrencyLimit:
+        """A run's adaptive limit on requests under way, shared by all its threads."""
+        # Bound to an environment variable, so only known at run time: checked here.
+        if self.max_concurrency < 1:
+            raise ValueError(f"{self.vendor}: the concurrency limit must be 1 or more, "
+                             f"not {self.max_concurrency}")
+        return ConcurrencyLimit(self.max_concurrency)
 
     def open_http(self, *, retry: RetryPolicy | None = None,
                   transport: httpx.BaseTransport | None = None,
                   rate: RequestRate | None = None, check_body: BodyCheck | None = None,
-                  check_error: ErrorCheck | None = None) -> VendorHttp:
+                  check_error: ErrorCheck | None = None,
+                  concurrency: ConcurrencyLimit | None = None) -> VendorHttp:
         """The vendor's HTTP layer (`retry` and `transport` are the tests' seam). Threads that
         share a budget pass the same `rate`; by default each layer gets its own. An endpoint
         whose answers differ from the resource's usual ones passes its own checks."""
@@ -89,4 +103,5 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
                           retry=retry or RetryPolicy(), check_body=check_body or type(self).check_body,
                           check_error=check_error or type(self).check_error,
                           rate=rate or RequestRate(self.max_requests_per_second),
+                          concurrency=concurrency,
                           transport=transport)

@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from pipelines.model import clock
+from pipelines.transport.concurrency import ConcurrencyLimit
 
 # Vendor error text goes into exception messages, logs and Dagster: it is cut short, and what
 # looks like personal data (an email address, a phone number or any long run of digits) is
@@ -58,9 +59,16 @@ class TransientVendorError(VendorError):
     """A failure worth retrying: throttling, a server error, a vendor body code meaning "later"."""
 
     def __init__(self, vendor: str, endpoint: str, status: int | None, detail: str, *,
-                 vendor_code: str | None = None, retry_after: float | None = None) -> None:
+                 vendor_code: str | None = None, retry_after: float | None = None,
+                 throttled: bool = False) -> None:
         super().__init__(vendor, endpoint, status, detail, vendor_code=vendor_code)
         self.retry_after = retry_after
+        self._throttled = throttled
+
+    @property
+    def throttled(self) -> bool:
+        """The vendor said "too many requests" (HTTP 429, or its own code for it)."""
+        return self.status == 429 or self._throttled
 
 
 class InDoubtError(VendorError):
@@ -208,6 +216,7 @@ class VendorHttp:
                  headers: Mapping[str, str] | None = None, timeouts: Timeouts = Timeouts(),
                  retry: RetryPolicy = RetryPolicy(), check_body: BodyCheck | None = None,
                  check_error: ErrorCheck | None = None, rate: RequestRate | None = None,
+                 concurrency: ConcurrencyLimit | None = None,
                  transport: httpx.BaseTransport | None = None,
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.vendor = vendor
@@ -221,6 +230,8 @@ class VendorHttp:
         self._check_body = check_body
         self._check_error = check_error
         self._rate = rate
+        self._concurrency = concurrency
+        self._counting = threading.Lock()  # one layer may serve several threads
         self._timeouts = timeouts
         self._max_body_bytes = max_body_bytes
         self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
@@ -265,9 +276,26 @@ class VendorHttp:
 
     def _send(self, method: str, url: httpx.URL, endpoint: str,
               params: Mapping[str, Any] | None, json: Any, idempotent: bool = True) -> Any:
+        """One attempt, within the vendor's request budget and concurrency limit; a throttled
+        answer narrows the limit, any other widens it slowly."""
         if self._rate is not None:
             self._rate.acquire()
-        self.calls += 1
+        if self._concurrency is None:
+            return self._exchange(method, url, endpoint, params, json, idempotent)
+        with self._concurrency.slot():
+            try:
+                body = self._exchange(method, url, endpoint, params, json, idempotent)
+            except TransientVendorError as error:
+                if error.throttled:
+                    self._concurrency.throttled()
+                raise
+        self._concurrency.succeeded()
+        return body
+
+    def _exchange(self, method: str, url: httpx.URL, endpoint: str,
+                  params: Mapping[str, Any] | None, json: Any, idempotent: bool) -> Any:
+        with self._counting:
+            self.calls += 1
         started = time.monotonic()
         try:
             with self._client.stream(method, url, params=params, json=json) as response:
@@ -339,7 +367,8 @@ class VendorHttp:
         return max(jittered, retry_after) if retry_after is not None else jittered
 
     def _count_retry(self, state: RetryCallState) -> None:
-        self.retries += 1
+        with self._counting:
+            self.retries += 1
 
 
 def _json_or_none(content: bytes) -> Any:

@@ -4,10 +4,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain
 from typing import Any, TypeVar
 
 import httpx
 
+from pipelines.transport.concurrency import fan_out
 from pipelines.transport.http import VendorError, VendorHttp
 
 T = TypeVar("T")
@@ -144,10 +147,11 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 def walk_numbered_pages(fetch: Callable[[int], Any], *, vendor: str, endpoint: str,
                         totals_of: Callable[[Any], tuple[int, int]],
                         records_of: Callable[[Any], Sequence[Any]],
-                        max_pages: int = MAX_PAGES) -> Iterator[Sequence[Any]]:
+                        max_pages: int = MAX_PAGES, workers: int = 1) -> Iterator[Sequence[Any]]:
     """Yield the records of pages 1..total_pages, with the totals taken from page 1 (later
-    pages may omit them). Fewer or more rows than the advertised total is an error: a silent
-    gap, or pages that shifted while being read."""
+    pages may omit them); pages 2.. are fetched `workers` at a time, and yielded in order.
+    Fewer or more rows than the advertised total is an error: a silent gap, or pages that
+    shifted while being read."""
     first = fetch(1)
     total_pages, total_rows = totals_of(first)
     # Each page holds at least one row (an empty answer: one page at most).
@@ -156,8 +160,8 @@ def walk_numbered_pages(fetch: Callable[[int], Any], *, vendor: str, endpoint: s
                           f"page 1 announced {total_pages} pages for {total_rows} rows; not believed")
     _check_page_count(vendor, endpoint, total_pages, max_pages)
     received = 0
-    for number in range(1, total_pages + 1):
-        records = records_of(first if number == 1 else fetch(number))
+    rest = [partial(_one_page, fetch, records_of, number) for number in range(2, total_pages + 1)]
+    for records in chain([records_of(first)] if total_pages else [], fan_out(rest, workers=workers)):
         received += len(records)
         yield records
     if received != total_rows:
@@ -166,18 +170,42 @@ def walk_numbered_pages(fetch: Callable[[int], Any], *, vendor: str, endpoint: s
                           f"announced {total_rows}")
 
 
+def _one_page(fetch: Callable[[int], Any], records_of: Callable[[Any], Sequence[Any]],
+              number: int) -> list[Sequence[Any]]:
+    return [records_of(fetch(number))]
+
+
 def walk_offsets(fetch: Callable[[int, int], Sequence[Any]], *, limit: int, vendor: str,
-                 endpoint: str, max_pages: int = MAX_PAGES) -> Iterator[Sequence[Any]]:
+                 endpoint: str, max_pages: int = MAX_PAGES, total: int | None = None,
+                 workers: int = 1) -> Iterator[Sequence[Any]]:
     """Yield the records of each page asked for by `fetch(offset, limit)`, from offset 0, until
     a page shorter than `limit` (possibly empty) says there is no more.
 
     The next offset advances by the records received. A full page that repeats the previous
-    page's records exactly means the vendor ignored the offset: an error, not an endless loop."""
+    page's records exactly means the vendor ignored the offset: an error, not an endless loop.
+
+    When the vendor announced how many rows there are (`total`), the pages up to it are
+    fetched `workers` at a time (and yielded in order); if the last of them is still full, the
+    walk goes on one page at a time from there, so an announced total that is too low loses
+    nothing."""
     if limit < 1:
         raise ValueError(f"limit must be 1 or more, not {limit}")
     offset = 0
     previous: Sequence[Any] | None = None
     pages = 0
+    if total is not None and total > 0 and workers > 1:
+        offsets = range(0, total, limit)
+        _check_page_count(vendor, endpoint, len(offsets), max_pages)
+        for records in fan_out([partial(_page_at, fetch, start, limit) for start in offsets], workers=workers):
+            pages += 1
+            if previous is not None and records and list(records) == list(previous) and len(records) == limit:
+                raise PagingError(vendor, endpoint, None, "a page repeats the previous page; "
+                                                          "the offset seems ignored")
+            yield records
+            previous = records
+        if previous is not None and len(previous) < limit:
+            return
+        offset = len(offsets) * limit
     while True:
         pages += 1
         _check_page_count(vendor, endpoint, pages, max_pages)
@@ -191,3 +219,7 @@ def walk_offsets(fetch: Callable[[int, int], Sequence[Any]], *, limit: int, vend
             return
         offset += len(records)
         previous = records
+
+
+def _page_at(fetch: Callable[[int, int], Sequence[Any]], offset: int, limit: int) -> list[Sequence[Any]]:
+    return [fetch(offset, limit)]

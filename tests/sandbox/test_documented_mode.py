@@ -116,7 +116,8 @@ def test_the_mgage_client_loads_exactly_the_day_from_filterless_next_urls() -> N
     expected = sum(api.expected_messages(PROGRAM, kind, DAY) for kind in ("MT", "MO"))
     with serve_in_thread(DOCUMENTED) as (url, _):
         client = MgageClient(base_url=url, username=DOCUMENTED.mgage.username,
-                             password=DOCUMENTED.mgage.password, program_ids=PROGRAM, page_size=20)
+                             password=DOCUMENTED.mgage.password, program_ids=PROGRAM, page_size=20,
+                             time_slices=1)  # one walk per type, as the document pages it
         with client.session() as session:
             records = [record for page in session.day_pages(DAY) for record in page.records]
             calls = session.http.calls

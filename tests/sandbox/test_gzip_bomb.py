@@ -19,7 +19,8 @@ def test_the_sandbox_bomb_is_refused_past_the_byte_cap() -> None:
     assert len(gzip_bomb()) < 1_000_000 < MAX_BODY_BYTES < 100_000_000
     with serve_in_thread(BOMBING) as (url, app):
         client = MgageClient(base_url=url, username=BOMBING.mgage.username,
-                             password=BOMBING.mgage.password, program_ids="1001")
+                             password=BOMBING.mgage.password, program_ids="1001",
+                             time_slices=1, max_concurrency=1)  # one walk: the bomb is its first page
         with client.session() as api, pytest.raises(BodyTooLarge, match="bytes decoded; refused"):
             list(api.day_pages(date(2026, 11, 16)))
         assert api.http.calls == 1 and app.state.faults.injected == {"bomb": 1}

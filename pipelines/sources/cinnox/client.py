@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from pydantic import Field
 from pipelines.model.events import RecordRejected
 from pipelines.model.timestamps import parse_vendor_time
 from pipelines.orchestration.vendor import VendorResource
+from pipelines.transport.concurrency import fan_out
 from pipelines.transport.http import (
     TRANSIENT_STATUSES,
     BearerAuth,
@@ -52,7 +54,7 @@ def _raise_for_code(endpoint: str, status: int, body: dict[str, Any]) -> None:
         return
     detail = f"code {code}: {vendor_text(body.get('message') or 'no message')}"
     if code == str(TOO_MANY_REQUESTS):
-        raise TransientVendorError(VENDOR, endpoint, status, detail, vendor_code=code)
+        raise TransientVendorError(VENDOR, endpoint, status, detail, vendor_code=code, throttled=True)
     raise VendorError(VENDOR, endpoint, status, detail, vendor_code=code)
 
 
@@ -78,15 +80,16 @@ class CinnoxClient(VendorResource):
         return BearerAuth(self.app_token)
 
     def start_session(self, http: VendorHttp) -> "CinnoxSession":
-        return CinnoxSession(http, self.app_id, self.page_limit)
+        return CinnoxSession(http, self.app_id, self.page_limit, workers=self.max_concurrency)
 
 
 class CinnoxSession:
     """An open connection to CINNOX for one run."""
 
-    def __init__(self, http: VendorHttp, app_id: str, page_limit: int) -> None:
+    def __init__(self, http: VendorHttp, app_id: str, page_limit: int, *, workers: int = 1) -> None:
         self.http = http
         self.page_limit = page_limit
+        self.workers = workers
         self._data_path = f"/v1/api/apps/{quote(app_id, safe='')}/data"
 
     def _result(self, endpoint_path: str, endpoint: str, params: dict[str, Any]) -> list[Any]:
@@ -136,13 +139,28 @@ class CinnoxSession:
                                 {"historyID": history_id, "offset": offset, "limit": limit})
 
         for records in walk_offsets(fetch, limit=self.page_limit, vendor=VENDOR,
-                                    endpoint=DETAIL_ENDPOINT):
+                                    endpoint=DETAIL_ENDPOINT, total=_total_recipients(campaign),
+                                    workers=self.workers):
             yield Page(records=records, context=context)
 
     def day_pages(self, day: date) -> Iterator[Page]:
-        """Every recipient of every campaign sent on the UTC `day`, page by page."""
-        for campaign in self.campaigns(day):
-            yield from self.recipient_pages(campaign)
+        """Every recipient of every campaign sent on the UTC `day`, page by page: campaigns
+        side by side, and a campaign's pages too once its size is known; the pages come in
+        campaign order whatever order they arrive in."""
+        campaigns = [partial(self.recipient_pages, campaign) for campaign in self.campaigns(day)]
+        yield from fan_out(campaigns, workers=min(2, self.workers))
+
+
+def _total_recipients(campaign: dict[str, Any]) -> int | None:
+    """The summary's `totalRecipients`, when it is a usable count (the walk checks it)."""
+    value = campaign.get("totalRecipients")
+    if isinstance(value, bool):
+        return None
+    try:
+        total = int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return total if total is not None and total >= 0 else None
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import httpx
 from pydantic import Field
 
 from pipelines.orchestration.vendor import VendorResource
+from pipelines.transport.concurrency import fan_out
 from pipelines.transport.http import BearerAuth, BodyCheck, VendorError, VendorHttp, vendor_text
 from pipelines.transport.paging import Page, walk_numbered_pages
 
@@ -58,16 +60,18 @@ class SenderGuideClient(VendorResource):
         return BearerAuth(self.api_key)
 
     def start_session(self, http: VendorHttp) -> "SenderGuideSession":
-        return SenderGuideSession(http, self.messages, self.types)
+        return SenderGuideSession(http, self.messages, self.types, workers=self.max_concurrency)
 
 
 class SenderGuideSession:
     """An open connection to SenderGuide for one run."""
 
-    def __init__(self, http: VendorHttp, messages: list[str], types: list[str]) -> None:
+    def __init__(self, http: VendorHttp, messages: list[str], types: list[str], *,
+                 workers: int = 1) -> None:
         self.http = http
         self.messages = messages
         self.types = types
+        self.workers = workers
 
     def interaction_pages(self, message_id: str, interaction_type: str, day: date) -> Iterator[Page]:
         """Every page of one email's interactions of one type on one account-local day, oldest
@@ -91,14 +95,17 @@ class SenderGuideSession:
 
         context = {"message_id": message_id, "interaction_type": interaction_type}
         for records in walk_numbered_pages(fetch, vendor=VENDOR, endpoint=_ENDPOINT,
-                                           totals_of=_totals, records_of=_records):
+                                           totals_of=_totals, records_of=_records,
+                                           workers=self.workers):
             yield Page(records=records, context=context)
 
     def day_pages(self, day: date) -> Iterator[Page]:
-        """Every configured email and interaction type, for one account-local day."""
-        for message_id in self.messages:
-            for interaction_type in self.types:
-                yield from self.interaction_pages(message_id, interaction_type, day)
+        """Every configured email and interaction type, for one account-local day, in that
+        order: the next walk's first page is fetched while this walk's pages are (each walk's
+        pages are fetched side by side once its first page tells how many there are)."""
+        walks = [partial(self.interaction_pages, message_id, interaction_type, day)
+                 for message_id in self.messages for interaction_type in self.types]
+        yield from fan_out(walks, workers=min(2, self.workers))
 
 
 def _split(values: str) -> list[str]:

@@ -278,8 +278,10 @@ def _code_error(endpoint: str, status: int, body: dict[str, Any]) -> VendorError
     """The error a {code, description} object stands for; codes meaning "later" are retried."""
     code = str(body.get("code")).strip()
     description = vendor_text(body.get("description") or body.get("message") or "")
-    kind = TransientVendorError if code in _LATER_CODES else VendorError
-    return kind(VENDOR, endpoint, status, f"code {code}: {description}", vendor_code=code)
+    if code in _LATER_CODES:
+        return TransientVendorError(VENDOR, endpoint, status, f"code {code}: {description}",
+                                    vendor_code=code, throttled=code == "429")
+    return VendorError(VENDOR, endpoint, status, f"code {code}: {description}", vendor_code=code)
 
 
 def _check_body(endpoint: str, body: Any) -> None:
@@ -322,7 +324,7 @@ class WebexClient(VendorResource):
         "reporting lag: see lookback_days)"))
     count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT,
                        description="transactions per answer (the vendor's maximum is 50)")
-    max_concurrency: int = Field(default=8, ge=1, le=64, description="keys fetched at once")
+    max_concurrency: int = Field(default=8, description="keys fetched at once, and requests under way at most")
     initial_days: int = Field(default=7, ge=1, description=(
         "days (today included) loaded for a key that has no watermark yet"))
     # Webex's reporting lags: a transaction can appear in the API up to two days after its
@@ -388,9 +390,11 @@ class WebexClient(VendorResource):
                 transport: httpx.BaseTransport | None = None) -> Iterator["WebexSession"]:
         """An open connection for one run, paced at `rate` requests a second (default: the
         tenant's whole budget); `retry` and `transport` are for tests."""
-        # One HTTP layer per thread, one request budget for them all.
+        # One HTTP layer per thread, one request budget and one adaptive concurrency limit
+        # for them all.
         make_http = partial(self.open_http, retry=retry, transport=transport,
-                            rate=RequestRate(rate if rate is not None else self.max_requests_per_second))
+                            rate=RequestRate(rate if rate is not None else self.max_requests_per_second),
+                            concurrency=self.concurrency_limit())
         session = WebexSession(make_http, self.transactions_path or DEFAULT_TRANSACTIONS_PATH,
                                self.count, self.max_concurrency)
         try:

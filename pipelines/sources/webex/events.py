@@ -173,7 +173,8 @@ def _raise_for_code(endpoint: str, status: int, body: Any, code: str) -> None:
     description = vendor_text(body.get("description") or body.get("message") or "")
     detail = f"code {code}: {description}"
     if code in _LATER_CODES:
-        raise TransientVendorError(VENDOR, endpoint, status, detail, vendor_code=code)
+        raise TransientVendorError(VENDOR, endpoint, status, detail, vendor_code=code,
+                                   throttled=code == "429")
     if code in _AUTH_CODES:
         raise AccessRefused(VENDOR, endpoint, status, detail, vendor_code=code)
     raise VendorError(VENDOR, endpoint, status, detail, vendor_code=code)

@@ -1,0 +1,139 @@
+"""Fetching side by side: the order and the memory of a sequential walk, whatever finishes
+first, and a concurrency limit that narrows when the vendor throttles."""
+
+import itertools
+import random
+import threading
+import time
+from datetime import datetime
+
+import pytest
+
+from pipelines.sources.mgage.client import day_slices
+from pipelines.transport.concurrency import ConcurrencyLimit, fan_out
+from pipelines.transport.paging import walk_numbered_pages, walk_offsets
+
+
+def shuffled_stream(name: str, pages: int, seed: int):
+    """A walk of `pages` pages, each arriving after a random pause (a vendor's latency)."""
+    pauses = random.Random(f"{name}{seed}")
+
+    def walk():
+        for page in range(pages):
+            time.sleep(pauses.uniform(0, 0.004))
+            yield (name, page)
+
+    return walk
+
+
+def test_items_come_in_stream_order_whatever_finishes_first() -> None:
+    streams = [shuffled_stream(f"s{n}", pages=n % 4 + 1, seed=n) for n in range(12)]
+    expected = [item for stream in streams for item in stream()]
+    for workers in (1, 2, 5, 16):
+        assert list(fan_out(streams, workers=workers)) == expected
+
+
+def test_memory_stays_bounded_whatever_the_number_of_streams() -> None:
+    produced, consumed, worst = [0], [0], [0]
+    lock = threading.Lock()
+
+    def stream():
+        for _ in range(20):
+            with lock:
+                produced[0] += 1
+                worst[0] = max(worst[0], produced[0] - consumed[0])
+            yield 1
+
+    for _ in fan_out([stream] * 50, workers=4, ahead=2):
+        with lock:
+            consumed[0] += 1
+        time.sleep(0.0002)  # a slow consumer: producers run ahead as far as allowed
+    assert consumed[0] == 1000
+    assert worst[0] <= 4 * (2 + 2)  # workers x (queued + in hand + the one being handed over)
+
+
+def test_an_error_surfaces_at_its_streams_place_and_stops_the_others() -> None:
+    def failing():
+        yield "a"
+        raise RuntimeError("page 2 failed")
+
+    started = []
+
+    def long_stream():
+        for n in range(10_000):
+            started.append(n)
+            yield n
+
+    items = fan_out([lambda: iter(["x"]), failing, long_stream], workers=3)
+    assert next(items) == "x" and next(items) == "a"
+    with pytest.raises(RuntimeError, match="page 2 failed"):
+        next(items)
+    time.sleep(0.3)
+    assert len(started) < 100  # stopped, not walked to the end
+
+
+def test_the_limit_halves_on_throttling_and_grows_back_one_at_a_time() -> None:
+    limit = ConcurrencyLimit(8, grow_after=3)
+    limit.throttled()
+    assert limit.limit == 4
+    limit.throttled()
+    limit.throttled()
+    limit.throttled()
+    assert limit.limit == 1  # never below one
+    for _ in range(3):
+        limit.succeeded()
+    assert limit.limit == 2
+    for _ in range(100):
+        limit.succeeded()
+    assert limit.limit == 8  # never above its maximum
+
+
+def test_no_more_than_the_limit_are_under_way() -> None:
+    limit = ConcurrencyLimit(3)
+
+    def request() -> None:
+        with limit.slot():
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=request) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert limit.peak <= 3 and limit.in_flight == 0
+
+
+def test_numbered_pages_fetched_side_by_side_come_in_order_and_are_counted() -> None:
+    pages = {n: [f"p{n}r{i}" for i in range(3 if n < 7 else 1)] for n in range(1, 8)}
+
+    def fetch(number: int):
+        time.sleep(random.uniform(0, 0.003))
+        return {"total_pages": 7, "total_rows": 19, "rows": pages[number]}
+
+    walked = walk_numbered_pages(fetch, vendor="v", endpoint="e", records_of=lambda b: b["rows"],
+                                 totals_of=lambda b: (b["total_pages"], b["total_rows"]), workers=4)
+    assert list(walked) == [pages[n] for n in range(1, 8)]
+
+
+def test_offsets_up_to_the_announced_total_side_by_side_and_on_past_a_total_too_low() -> None:
+    rows = list(range(23))
+    asked = []
+
+    def fetch(offset: int, limit: int):
+        asked.append(offset)
+        return rows[offset:offset + limit]
+
+    pages = list(walk_offsets(fetch, limit=5, vendor="v", endpoint="e", total=23, workers=4))
+    assert [r for page in pages for r in page] == rows and sorted(asked) == [0, 5, 10, 15, 20]
+    asked.clear()
+    pages = list(walk_offsets(fetch, limit=5, vendor="v", endpoint="e", total=10, workers=4))
+    assert [r for page in pages for r in page] == rows  # the total said 10: nothing lost
+    assert sorted(asked) == [0, 5, 10, 15, 20]
+
+
+def test_a_day_is_sliced_into_windows_that_touch_and_cover_it() -> None:
+    start = datetime(2026, 11, 18)
+    slices = day_slices(start, 8)
+    assert slices[0][0] == start and slices[-1][1] == datetime(2026, 11, 19)
+    assert all(first[1] == second[0] for first, second in itertools.pairwise(slices))
+    assert day_slices(start, 1) == [(start, datetime(2026, 11, 19))]
