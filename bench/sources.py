@@ -52,6 +52,13 @@ class BenchSource:
     # How one run loads everything: the day's partition, or (Webex) every shard at once.
     run_tags: Callable[[date], dict[str, str]] = lambda day: {}
     partitioned: bool = True
+    # What makes its pipeline walk one page at a time, as before pages were fetched side by side.
+    sequential: dict[str, str] | None = None
+    page_size: int = 500  # records a page holds, for what a request budget allows
+
+    @property
+    def sequential_environment(self) -> dict[str, str]:
+        return self.sequential or {f"{self.name.upper()}_MAX_CONCURRENCY": "1"}
 
 
 def every_shard(day: date) -> dict[str, str]:
@@ -79,6 +86,7 @@ SOURCES: dict[str, BenchSource] = {
         mapper=lambda client: partial(map_message, default_region="US"),
         day_zone=lambda client: UTC,
         environment={},
+        sequential={"MGAGE_MAX_CONCURRENCY": "1", "MGAGE_TIME_SLICES": "1"},
     ),
     "senderguide": BenchSource(
         name="senderguide", job="senderguide_daily",

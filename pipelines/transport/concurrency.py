@@ -4,7 +4,8 @@ still sees their pages in one fixed order, whatever order they arrive in."""
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -15,17 +16,18 @@ T = TypeVar("T")
 class ConcurrencyLimit:
     """At most `limit` requests under way to one vendor, shared by every thread calling it.
 
-    Adaptive, as TCP's congestion window is (additive increase, multiplicative decrease): a
-    throttled answer (429, `Retry-After`) halves the limit at once; `grow_after` answers in a
-    row without throttling raise it by one, never above `maximum`. A vendor that throttles is
-    thus asked less at once, and more again only slowly."""
+    Adaptive, as TCP's congestion window is: a throttled answer (429, `Retry-After`) halves
+    the limit at once; it grows by one after as many answers in a row as the limit, never
+    above `maximum`, but only with answers slower than `slow_answer_s`: more requests at once
+    only hide the network's latency, and where answers come back fast (a vendor next door)
+    they add nothing but contention. (Against such a vendor, fan_out starts no thread.)"""
 
-    def __init__(self, maximum: int, *, initial: int | None = None, grow_after: int = 16) -> None:
+    def __init__(self, maximum: int, *, initial: int | None = None, slow_answer_s: float = 0.02) -> None:
         if maximum < 1:
             raise ValueError(f"a concurrency limit is 1 or more, not {maximum}")
         self.maximum = maximum
-        self.limit = min(maximum, initial or maximum)
-        self.grow_after = grow_after
+        self.limit = max(1, min(maximum, initial or maximum))
+        self.slow_answer_s = slow_answer_s
         self.in_flight = 0
         self.peak = 0
         self.throttles = 0
@@ -53,71 +55,117 @@ class ConcurrencyLimit:
             self._streak = 0
             self.limit = max(1, self.limit // 2)
 
-    def succeeded(self) -> None:
-        """An answer without throttling: after `grow_after` in a row, one more slot."""
+    def succeeded(self, seconds: float) -> None:
+        """An answer without throttling that took `seconds`: after as many slow ones in a row
+        as the limit, one more slot."""
+        if seconds < self.slow_answer_s:
+            return
         with self._changed:
             self._streak += 1
-            if self._streak >= self.grow_after and self.limit < self.maximum:
+            if self._streak >= self.limit and self.limit < self.maximum:
                 self._streak = 0
                 self.limit += 1
                 self._changed.notify_all()
 
 
-_DONE = object()
+# An item that took longer than this to come is mostly the network's wait: worth hiding.
+SLOW_ITEM_S = 0.04
+_SLOW_ITEMS_TO_GO_WIDE = 3
+
+
+class _Turn:
+    """One stream's place in the rotation: read inline by the consumer, or, once the walk
+    goes wide, by a worker thread that keeps up to `ahead` items ready."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self.items = items
+        self.ready: queue.Queue[tuple[str, Any]] | None = None
+
+    def hand_to(self, pool: ThreadPoolExecutor, ahead: int, stop: threading.Event) -> None:
+        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+        self.ready = ready
+
+        def run() -> None:
+            try:
+                for item in self.items:
+                    if not _put(ready, ("item", item), stop):
+                        return
+                _put(ready, ("done", None), stop)
+            except BaseException as error:  # handed to the consumer at this stream's turn
+                _put(ready, ("error", error), stop)
+
+        pool.submit(run)
+
+    def take(self) -> tuple[str, Any]:
+        if self.ready is not None:
+            return self.ready.get()
+        try:
+            return "item", next(self.items)
+        except StopIteration:
+            return "done", None
 
 
 def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead: int = 2) -> Iterator[T]:
-    """Every item of every stream, stream after stream in the order given, while up to
-    `workers` streams are fetched at once in threads.
+    """Every item of every stream, up to `workers` streams side by side, in an order fixed by
+    the streams' contents and `workers`, never by timing.
 
-    The order is the sequential walk's, whatever finishes first, so that what the loader does
-    with the items (duplicates, "last seen wins", quarantine) cannot depend on thread timing.
-    Memory is bounded: at most `workers` streams are started ahead of the one being read, and
-    each holds at most `ahead` items; streams are started lazily as the consumer advances. An
-    error in a stream is raised to the consumer when it reaches that stream's place; a
-    consumer that stops early stops every stream at its next item."""
-    if workers <= 1:
-        for stream in streams:
-            yield from stream()
-        return
-    stop = threading.Event()
+    The order is a rotation: the first `workers` streams take turns, one item each; a stream
+    that ends hands its turn to the next stream not yet started. Streams of one item each (the
+    pages of a numbered walk) thus come in their given order; long streams (time slices of a
+    day) advance side by side, so that none waits for another to finish; and what the loader
+    does with the items (duplicates, "last seen wins", quarantine) is the same whatever order
+    the answers arrive in.
+
+    The rotation is first read in this thread. Once items are seen to be slow (the network's
+    latency, SLOW_ITEM_S), each turn's stream is handed to a worker thread that fetches ahead
+    of the rotation, so that the waits overlap; against a vendor next door, threads would only
+    contend for the CPU, and none is started. The order is the rotation's either way. Memory is
+    bounded: at most `workers` streams are open, each at most `ahead` items ahead. An error in
+    a stream is raised at its turn; a consumer that stops early stops every stream."""
     pending = iter(streams)
-    started: list[queue.Queue[Any]] = []
+    stop = threading.Event()
+    pool: ThreadPoolExecutor | None = None
+    slow_items = 0
 
-    def run(stream: Callable[[], Iterable[T]], out: queue.Queue[Any]) -> None:
-        try:
-            for item in stream():
-                if not _put(out, ("item", item), stop):
-                    return
-            _put(out, ("done", _DONE), stop)
-        except BaseException as error:  # handed to the consumer at this stream's place
-            _put(out, ("error", error), stop)
+    def start_next() -> _Turn | None:
+        stream = next(pending, None)
+        if stream is None:
+            return None
+        turn = _Turn(iter(stream()))
+        if pool is not None:
+            turn.hand_to(pool, ahead, stop)
+        return turn
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fan-out") as pool:
-        try:
-            def start_more() -> None:
-                while len(started) < workers:
-                    stream = next(pending, None)
-                    if stream is None:
-                        return
-                    out: queue.Queue[Any] = queue.Queue(maxsize=ahead)
-                    started.append(out)
-                    pool.submit(run, stream, out)
-
-            start_more()
-            while started:
-                current = started[0]
-                while True:
-                    kind, value = current.get()
-                    if kind == "done":
-                        break
-                    if kind == "error":
-                        raise value
+    turns: list[_Turn | None] = [turn for turn in (start_next() for _ in range(max(1, workers)))
+                                 if turn is not None]
+    try:
+        while turns:
+            for index, turn in enumerate(turns):
+                if turn is None:
+                    continue
+                started = time.monotonic()
+                kind, value = turn.take()
+                if kind == "item":
+                    if pool is None and workers > 1 and time.monotonic() - started >= SLOW_ITEM_S:
+                        slow_items += 1
+                        if slow_items >= _SLOW_ITEMS_TO_GO_WIDE:
+                            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fan-out")
+                            for waiting in turns:
+                                if waiting is not None and waiting is not turn:
+                                    waiting.hand_to(pool, ahead, stop)
+                            turn.hand_to(pool, ahead, stop)
                     yield value
-                started.pop(0)
-                start_more()
-        finally:
-            stop.set()
+                elif kind == "done":
+                    turns[index] = start_next()
+                else:
+                    raise value
+            # A turn is left empty only once every stream has started: dropping it keeps
+            # the others' order.
+            turns = [turn for turn in turns if turn is not None]
+    finally:
+        stop.set()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _put(out: queue.Queue[Any], entry: tuple[str, Any], stop: threading.Event) -> bool:
@@ -130,6 +178,3 @@ def _put(out: queue.Queue[Any], entry: tuple[str, Any], stop: threading.Event) -
     return False
 
 
-def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    """`items` in consecutive runs of at most `size`."""
-    return [items[start:start + size] for start in range(0, len(items), size)]

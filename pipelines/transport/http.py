@@ -277,19 +277,20 @@ class VendorHttp:
     def _send(self, method: str, url: httpx.URL, endpoint: str,
               params: Mapping[str, Any] | None, json: Any, idempotent: bool = True) -> Any:
         """One attempt, within the vendor's request budget and concurrency limit; a throttled
-        answer narrows the limit, any other widens it slowly."""
+        answer narrows the limit, slow good ones widen it."""
         if self._rate is not None:
             self._rate.acquire()
         if self._concurrency is None:
             return self._exchange(method, url, endpoint, params, json, idempotent)
         with self._concurrency.slot():
+            started = time.monotonic()
             try:
                 body = self._exchange(method, url, endpoint, params, json, idempotent)
             except TransientVendorError as error:
                 if error.throttled:
                     self._concurrency.throttled()
                 raise
-        self._concurrency.succeeded()
+        self._concurrency.succeeded(time.monotonic() - started)
         return body
 
     def _exchange(self, method: str, url: httpx.URL, endpoint: str,

@@ -145,8 +145,8 @@ class CinnoxSession:
 
     def day_pages(self, day: date) -> Iterator[Page]:
         """Every recipient of every campaign sent on the UTC `day`, page by page: campaigns
-        side by side, and a campaign's pages too once its size is known; the pages come in
-        campaign order whatever order they arrive in."""
+        side by side, and a campaign's pages too once its size is known, in an order that
+        does not depend on which answer came first (fan_out)."""
         campaigns = [partial(self.recipient_pages, campaign) for campaign in self.campaigns(day)]
         yield from fan_out(campaigns, workers=min(2, self.workers))
 

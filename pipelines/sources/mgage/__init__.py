@@ -13,6 +13,7 @@ DEFINITION = daily_source(
         Setting("MGAGE_USERNAME", "username", Role.CREDENTIAL),
         Setting("MGAGE_PASSWORD", "password", Role.CREDENTIAL),
         Setting("MGAGE_PROGRAM_IDS", "program_ids", Role.REQUIRED),
+        Setting("MGAGE_TIME_SLICES", "time_slices"),
     ),
     load=mgage_load,
     mapper_for=mapper_for,

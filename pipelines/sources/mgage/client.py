@@ -44,7 +44,7 @@ class MgageClient(VendorResource):
     password: str = Field(description="SMS API password")
     program_ids: str = Field(description="comma-separated SMS program ids")
     page_size: int = Field(default=500, ge=1, le=500, description="messages per page (max 500)")
-    time_slices: int = Field(default=8, ge=1, le=1440, description=(
+    time_slices: int = Field(default=8, description=(
         "a day's window is split into this many slices, each walked along its own nextPageUrl, "
         "side by side (with each program and message type) up to max_concurrency at once"))
 
@@ -96,8 +96,8 @@ class MgageSession:
 
     def day_pages(self, day: date) -> Iterator[Page]:
         """Every MT and MO page of every configured program for one UTC day, each program,
-        type and time slice walked side by side; the pages come in that order (program, type,
-        slice, page) whatever order they arrive in.
+        type and time slice walked side by side, their pages taking turns (fan_out) in an order
+        that does not depend on which answer came first.
 
         The window ends at the next midnight, inclusive: messages stamped exactly then come
         back too and are left to the next day's partition by the loader."""
@@ -114,5 +114,7 @@ def day_slices(start: datetime, count: int) -> list[tuple[datetime, datetime]]:
     back in both windows and loads once (the loader drops a record seen again); windows that
     left a second between them would lose what the vendor stamps within it, since its filter
     takes whole seconds and nothing says its clock does."""
+    if not 1 <= count <= 24 * 3600:  # bound to a variable: only known at run time
+        raise ValueError(f"MGAGE_TIME_SLICES must be between 1 and 86400, not {count}")
     bounds = [start + timedelta(seconds=24 * 3600 * number // count) for number in range(count + 1)]
     return list(itertools.pairwise(bounds))

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from pipelines.sources.mgage.client import day_slices
-from pipelines.transport.concurrency import ConcurrencyLimit, fan_out
+from pipelines.transport.concurrency import SLOW_ITEM_S, ConcurrencyLimit, fan_out
 from pipelines.transport.paging import walk_numbered_pages, walk_offsets
 
 
@@ -26,11 +26,28 @@ def shuffled_stream(name: str, pages: int, seed: int):
     return walk
 
 
-def test_items_come_in_stream_order_whatever_finishes_first() -> None:
+def test_items_come_in_an_order_fixed_by_the_streams_whatever_finishes_first() -> None:
     streams = [shuffled_stream(f"s{n}", pages=n % 4 + 1, seed=n) for n in range(12)]
-    expected = [item for stream in streams for item in stream()]
-    for workers in (1, 2, 5, 16):
-        assert list(fan_out(streams, workers=workers)) == expected
+    assert list(fan_out(streams, workers=1)) == [item for stream in streams for item in stream()]
+    for workers in (2, 5, 16):
+        orders = {tuple(fan_out([shuffled_stream(f"s{n}", pages=n % 4 + 1, seed=n * run) for n in range(12)],
+                                workers=workers)) for run in range(1, 4)}  # other pauses each time
+        assert len(orders) == 1
+        [order] = orders
+        assert sorted(order) == sorted(item for stream in streams for item in stream())
+        for n in range(12):  # each stream's own items in their order
+            assert [page for name, page in order if name == f"s{n}"] == list(range(n % 4 + 1))
+
+
+def test_streams_take_turns_and_a_finished_stream_hands_its_turn_on() -> None:
+    def stream(name: str, pages: int):
+        return lambda: iter([f"{name}{page}" for page in range(pages)])
+
+    order = list(fan_out([stream("a", 3), stream("b", 1), stream("c", 2)], workers=2))
+    # a and b take turns; b ends and c takes its turn.
+    assert order == ["a0", "b0", "a1", "a2", "c0", "c1"]
+    single = [stream(f"p{n}", 1) for n in range(10)]  # one item each: the given order
+    assert list(fan_out(single, workers=4)) == [f"p{n}0" for n in range(10)]
 
 
 def test_memory_stays_bounded_whatever_the_number_of_streams() -> None:
@@ -52,7 +69,7 @@ def test_memory_stays_bounded_whatever_the_number_of_streams() -> None:
     assert worst[0] <= 4 * (2 + 2)  # workers x (queued + in hand + the one being handed over)
 
 
-def test_an_error_surfaces_at_its_streams_place_and_stops_the_others() -> None:
+def test_an_error_surfaces_at_its_streams_turn_and_stops_the_others() -> None:
     def failing():
         yield "a"
         raise RuntimeError("page 2 failed")
@@ -64,28 +81,43 @@ def test_an_error_surfaces_at_its_streams_place_and_stops_the_others() -> None:
             started.append(n)
             yield n
 
-    items = fan_out([lambda: iter(["x"]), failing, long_stream], workers=3)
-    assert next(items) == "x" and next(items) == "a"
+    seen = []
     with pytest.raises(RuntimeError, match="page 2 failed"):
-        next(items)
+        for item in fan_out([lambda: iter(["x"]), failing, long_stream], workers=3):
+            seen.append(item)
+    assert seen == ["x", "a", 0]  # in turn: x, a, 0; then x is done, and the failing stream's turn
     time.sleep(0.3)
     assert len(started) < 100  # stopped, not walked to the end
 
 
 def test_the_limit_halves_on_throttling_and_grows_back_one_at_a_time() -> None:
-    limit = ConcurrencyLimit(8, grow_after=3)
+    limit = ConcurrencyLimit(8, initial=8)
     limit.throttled()
     assert limit.limit == 4
-    limit.throttled()
-    limit.throttled()
-    limit.throttled()
-    assert limit.limit == 1  # never below one
     for _ in range(3):
-        limit.succeeded()
+        limit.throttled()
+    assert limit.limit == 1  # never below one
+    limit.succeeded(0.1)
+    assert limit.limit == 2  # after as many slow answers in a row as the limit
+    limit.succeeded(0.1)
     assert limit.limit == 2
+    limit.succeeded(0.1)
+    assert limit.limit == 3
     for _ in range(100):
-        limit.succeeded()
+        limit.succeeded(0.1)
     assert limit.limit == 8  # never above its maximum
+
+
+def test_fast_answers_do_not_widen_the_limit() -> None:
+    """Requests side by side hide the network's latency; where there is none, they only
+    contend for the CPU."""
+    limit = ConcurrencyLimit(8, initial=2)
+    for _ in range(100):
+        limit.succeeded(0.001)
+    assert limit.limit == 2
+    for _ in range(2 + 3):
+        limit.succeeded(0.05)
+    assert limit.limit == 4
 
 
 def test_no_more_than_the_limit_are_under_way() -> None:
@@ -137,3 +169,23 @@ def test_a_day_is_sliced_into_windows_that_touch_and_cover_it() -> None:
     assert slices[0][0] == start and slices[-1][1] == datetime(2026, 11, 19)
     assert all(first[1] == second[0] for first, second in itertools.pairwise(slices))
     assert day_slices(start, 1) == [(start, datetime(2026, 11, 19))]
+
+
+def test_slow_streams_go_to_threads_and_keep_the_same_order() -> None:
+    """Items slower than SLOW_ITEM_S (a vendor's latency) are fetched by worker threads, side
+    by side; the order is the rotation's, as when read in one thread."""
+    threads: set[str] = set()
+
+    def stream(name: str, pause: float):
+        def walk():
+            for page in range(3):
+                time.sleep(pause)
+                threads.add(threading.current_thread().name)
+                yield f"{name}{page}"
+        return walk
+
+    fast = list(fan_out([stream(f"s{n}", 0) for n in range(6)], workers=3))
+    assert not any(name.startswith("fan-out") for name in threads)  # nothing to hide: no thread
+    slow = list(fan_out([stream(f"s{n}", SLOW_ITEM_S * 1.5) for n in range(6)], workers=3))
+    assert slow == fast
+    assert any(name.startswith("fan-out") for name in threads)
