@@ -116,7 +116,7 @@ class SourceDefinition:
         declared = {setting.field for setting in self.settings}
         politeness = tuple(Setting(f"{prefix}_{field.upper()}", field)
                            for field in ("max_concurrency", "max_requests_per_second")
-                           if field not in declared)
+                           if field not in declared and field in self.resource.model_fields)
         object.__setattr__(self, "settings", (*self.settings, *politeness))
 
     @property

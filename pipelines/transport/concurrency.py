@@ -70,7 +70,7 @@ class ConcurrencyLimit:
 
 # An item that took longer than this to come is mostly the network's wait: worth hiding.
 SLOW_ITEM_S = 0.04
-_SLOW_ITEMS_TO_GO_WIDE = 3
+_SLOW_ITEMS_TO_GO_WIDE = 2
 
 
 class _Turn:

@@ -42,7 +42,15 @@ def migrate(url: str) -> list[str]:
             migrations = read_migrations(str(MIGRATIONS_DIR))
             with backend.lock():
                 pending = backend.to_apply(migrations)
-                backend.apply_migrations(pending)
+                backend.ensure_internal_schema_updated()
+                for migration in pending:
+                    # yoyo would commit a migration's steps, then record it in a second
+                    # transaction: a kill in between leaves it applied but pending, and the
+                    # next start fails re-applying it. Steps and record commit together here.
+                    with backend.transaction():
+                        migration.process_steps(backend, "apply")
+                        backend.mark_one(migration, log=False)
+                        backend.log_migration(migration, "apply")
             return [migration.id for migration in pending]
         finally:
             backend.connection.close()

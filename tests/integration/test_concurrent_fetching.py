@@ -8,17 +8,23 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from pipelines.transport.concurrency import SLOW_ITEM_S
 from sandbox.config import SandboxConfig, VendorNetwork
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
 from tests.support import days_ago, events_snapshot, run_job
 
 DAILY = {"mgage": "MGAGE", "senderguide": "SENDERGUIDE", "cinnox": "CINNOX"}
-# Pages arrive in a random (seeded) order: each answer waits 0 to 20 ms.
-JITTERY = dataclasses.replace(TEST_SANDBOX, network={
-    name: VendorNetwork(jitter_ms=20) for name in DAILY})
+# Answers slow enough to be fetched side by side (SLOW_ITEM_S), arriving in a random (seeded)
+# order: each waits 50 to 80 ms.
+SLOW = SLOW_ITEM_S * 1000 + 10
+JITTERY = dataclasses.replace(
+    TEST_SANDBOX, network={name: VendorNetwork(latency_ms=SLOW, jitter_ms=30) for name in DAILY},
+    # Campaigns of several pages each, so that CINNOX has pages to fetch side by side.
+    cinnox=dataclasses.replace(TEST_SANDBOX.cinnox, campaigns_per_day=4, min_recipients=250,
+                               max_recipients=400))
 LIMITED = dataclasses.replace(TEST_SANDBOX, network={
-    name: VendorNetwork(latency_ms=5, max_concurrent=2, max_per_second=200) for name in DAILY})
+    name: VendorNetwork(latency_ms=SLOW, max_concurrent=2) for name in DAILY})
 
 
 @pytest.fixture
@@ -53,7 +59,7 @@ def test_concurrent_loads_commit_exactly_what_the_sequential_walk_commits(
                       "raw.cinnox_campaign_recipients, ops.partition_loads")
     load_every_daily_source(monkeypatch, concurrency=8)
     stats = vendors.network_stats()
-    assert all(stats[name].peak_concurrent > 1 for name in DAILY)  # side by side, really
+    assert all(stats[name].peak_concurrent > 1 for name in DAILY), stats  # side by side, really
     # The same rows (load times aside), the same duplicates and the same quarantine.
     assert [row[:-1] for row in events_snapshot(warehouse)] == [row[:-1] for row in sequential]
     assert load_stats(warehouse) == sequential_stats

@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import pytest
 from yoyo import get_backend, read_migrations
 
 from local_stack.launcher import LocalStack
@@ -107,3 +108,38 @@ def test_the_webex_watermarks_move_into_the_followed_keys_one_row_per_customer(s
         backend.connection.close()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name}")
+
+
+def test_a_migration_and_its_record_commit_together(stack: LocalStack, monkeypatch) -> None:
+    """Killed between a migration's steps and its record, yoyo would leave it applied yet
+    pending, and every later start would fail re-applying it. Here a failure at that very
+    point (standing in for the kill) leaves neither, and the next start applies it."""
+    from yoyo.backends.base import DatabaseBackend
+
+    admin = stack.admin_url
+    assert admin is not None
+    name = "migration_atomicity"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")  # fixed name
+        conn.execute(f"CREATE DATABASE {name}")
+    url = urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
+    last = max(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
+    mark_one = DatabaseBackend.mark_one
+
+    def dies_before_recording_the_last(self, migration, log=True):
+        if migration.id == last:
+            raise RuntimeError("killed")
+        return mark_one(self, migration, log=log)
+
+    try:
+        monkeypatch.setattr(DatabaseBackend, "mark_one", dies_before_recording_the_last)
+        with pytest.raises(RuntimeError, match="killed"):
+            migrate(url)
+        monkeypatch.undo()
+        with psycopg.connect(url) as conn:
+            recorded = {row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration")}
+        assert last not in recorded and len(recorded) == len(list(MIGRATIONS_DIR.glob("*.sql"))) - 1
+        assert migrate(url) == [last]  # nothing of it was left behind to collide with
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
