@@ -81,12 +81,16 @@ class Outbox:
             counts[(state, code)] = counts.get((state, code), 0) + 1
         return counts
 
-    def due(self) -> Iterator[OutboxRow]:
-        """The pending rows, oldest first (read whole first: each send commits)."""
-        rows = self.conn.execute(query("outbox_due"), self._params()).fetchall()
-        self.conn.commit()
-        for outbox_id, event_key, params in rows:
-            yield OutboxRow(outbox_id, event_key, params)
+    def due(self, batch: int = 1_000) -> Iterator[OutboxRow]:
+        """The pending rows, oldest first, read a batch at a time (each send commits, so no
+        cursor stays open across them). A row sent back to pending during the walk waits for
+        the next run."""
+        after = 0
+        while rows := self.conn.execute(query("outbox_due"), self._params(after=after, batch=batch)).fetchall():
+            self.conn.commit()
+            for outbox_id, event_key, params in rows:
+                yield OutboxRow(outbox_id, event_key, params)
+            after = rows[-1][0]
 
     def start(self, row: OutboxRow, now: datetime) -> bool:
         """Mark an attempt begun, committed before the request; False if another run took it."""

@@ -297,3 +297,18 @@ def test_a_run_killed_at_any_point_sends_every_event_exactly_once(
     assert set(counts.values()) == {1}  # never twice
     assert set(counts) == {row[0].removeprefix("+") for row in rows}  # never forgotten
     assert {row[4] for row in rows} == {event.transaction_id for event in app.webex_events()}
+
+
+def test_due_rows_are_read_in_batches_oldest_first(stack, warehouse: psycopg.Connection) -> None:
+    from pipelines.warehouse.outbox import Outbox
+
+    for n in range(5):
+        warehouse.execute("""INSERT INTO ops.activation_outbox (activation, event_id, sandbox, event_key,
+                               params, params_hash, idempotency_key, state, planned_run_id, last_run_id,
+                               planned_at, updated_at)
+                             VALUES ('batched', 'evt', true, %(key)s, '{}', md5('{}'), %(key)s,
+                                     %(state)s, 'r', 'r', now(), now())""",
+                          {"key": f"+65912345{n:02d}", "state": "sent" if n == 2 else "pending"})
+    with psycopg.connect(libpq_url(stack.warehouse_url)) as conn:
+        keys = [row.event_key for row in Outbox(conn, "batched", "r").due(batch=2)]
+    assert keys == ["+6591234500", "+6591234501", "+6591234503", "+6591234504"]
