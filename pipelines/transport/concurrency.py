@@ -77,9 +77,18 @@ class _Turn:
     """One stream's place in the rotation: read inline by the consumer, or, once the walk
     goes wide, by a worker thread that keeps up to `ahead` items ready."""
 
-    def __init__(self, items: Iterator[Any]) -> None:
-        self.items = items
+    def __init__(self, stream: Callable[[], Iterable[Any]]) -> None:
+        self.stream = stream
+        self._items: Iterator[Any] | None = None
         self.ready: queue.Queue[tuple[str, Any]] | None = None
+
+    @property
+    def items(self) -> Iterator[Any]:
+        """The stream's items, started on first use (in whichever thread reads it first: a
+        stream may do its fetching when called, not only when iterated)."""
+        if self._items is None:
+            self._items = iter(self.stream())
+        return self._items
 
     def hand_to(self, pool: ThreadPoolExecutor, ahead: int, stop: threading.Event) -> None:
         ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
@@ -131,7 +140,7 @@ def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead
         stream = next(pending, None)
         if stream is None:
             return None
-        turn = _Turn(iter(stream()))
+        turn = _Turn(stream)
         if pool is not None:
             turn.hand_to(pool, ahead, stop)
         return turn

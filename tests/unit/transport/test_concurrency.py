@@ -189,3 +189,19 @@ def test_slow_streams_go_to_threads_and_keep_the_same_order() -> None:
     slow = list(fan_out([stream(f"s{n}", SLOW_ITEM_S * 1.5) for n in range(6)], workers=3))
     assert slow == fast
     assert any(name.startswith("fan-out") for name in threads)
+
+
+def test_a_stream_that_fetches_when_called_is_called_by_a_worker_too() -> None:
+    """A numbered walk's pages are functions that fetch when called: going wide must call
+    them in the worker threads, or the fetching stays one at a time."""
+    callers: set[str] = set()
+
+    def page(number: int):
+        def fetch():
+            time.sleep(SLOW_ITEM_S * 1.5)
+            callers.add(threading.current_thread().name)
+            return [number]
+        return fetch
+
+    assert list(fan_out([page(n) for n in range(12)], workers=4)) == list(range(12))
+    assert any(name.startswith("fan-out") for name in callers)
