@@ -96,12 +96,14 @@ class VendorResource(ConfigurableResource):  # type: ignore[type-arg]  # generic
                   check_error: ErrorCheck | None = None,
                   concurrency: ConcurrencyLimit | None = None) -> VendorHttp:
         """The vendor's HTTP layer (`retry` and `transport` are the tests' seam). Threads that
-        share a budget pass the same `rate`; by default each layer gets its own. An endpoint
-        whose answers differ from the resource's usual ones passes its own checks."""
+        share a budget pass the same `rate`; by default each layer gets its own, paced
+        strictly (no burst: a vendor that counts requests in any one-second window sees no
+        more than its budget after a pause). An endpoint whose answers differ from the
+        resource's usual ones passes its own checks."""
         return VendorHttp(self.vendor, self.base_url, auth=self.auth(), headers=type(self).headers,
                           timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
                           retry=retry or RetryPolicy(), check_body=check_body or type(self).check_body,
                           check_error=check_error or type(self).check_error,
-                          rate=rate or RequestRate(self.max_requests_per_second),
+                          rate=rate or RequestRate(self.max_requests_per_second, burst=1),
                           concurrency=concurrency,
                           transport=transport)
