@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from bench.sources import SOURCES
 from local_stack.launcher import local_stack, source_variables
@@ -79,10 +80,11 @@ def bench(source: str, records: int) -> dict:
 
 def emptied(env: dict[str, str]) -> dict[str, str]:
     """`env`, after emptying what a load wrote: the next phase starts from the same warehouse."""
+    tables = ["core.message_events", "ops.partition_loads", "ops.quarantine", "ops.webex_keys",
+              *(source.target.raw_table for source in SOURCES.values())]
     with psycopg.connect(env["BENCH_ADMIN_URL"], autocommit=True) as conn:
-        tables = [source.target.raw_table for source in SOURCES.values()]
-        conn.execute(f"TRUNCATE core.message_events, ops.partition_loads, ops.quarantine, "
-                     f"ops.webex_keys, {', '.join(tables)}")
+        conn.execute(sql.SQL("TRUNCATE {}").format(
+            sql.SQL(", ").join(sql.Identifier(*table.split(".")) for table in tables)))
     return env
 
 

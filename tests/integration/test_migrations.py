@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -9,6 +11,21 @@ from pipelines.model.events import EVENT_COLUMNS
 from pipelines.paths import MIGRATIONS_DIR
 from pipelines.warehouse.migrations import migrate
 from pipelines.warehouse.urls import sqlalchemy_url
+
+
+@contextmanager
+def scratch_database(stack: LocalStack, name: str) -> Iterator[str]:
+    """A new, empty database on the test server (a fixed name, dropped afterwards); its URL."""
+    admin = stack.admin_url
+    assert admin is not None
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")  # fixed name
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def test_migrations_are_recorded_and_reapplying_is_a_no_op(stack: LocalStack) -> None:
@@ -68,46 +85,39 @@ def test_a_migrator_killed_while_holding_the_lock_does_not_block_the_next(stack:
 def test_the_webex_watermarks_move_into_the_followed_keys_one_row_per_customer(stack: LocalStack) -> None:
     """0008 replaces ops.webex_key_state: spellings of one customer merge into one key, with
     the furthest watermark, and their truncated days follow, the latest report of a day kept."""
-    admin = stack.admin_url
-    assert admin is not None
-    name = "webex_keys_migration"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")  # fixed name
-        conn.execute(f"CREATE DATABASE {name}")
-    parts = urlsplit(admin)
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-    backend = get_backend(sqlalchemy_url(url))
-    try:
-        migrations = read_migrations(str(MIGRATIONS_DIR))
-        with backend.lock():
-            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < "0008")))
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("""
-                INSERT INTO ops.webex_key_state (key, loaded_through, run_id, updated_at) VALUES
-                    ('+919812345670', '2026-11-10', 'r1', '2026-11-10 10:00Z'),
-                    ('919812345670',  '2026-11-12', 'r2', '2026-11-12 10:00Z'),
-                    ('Pat@Example.com', '2026-11-11', 'r3', '2026-11-11 10:00Z')""")
-            conn.execute("""
-                INSERT INTO ops.webex_truncations (key, local_date, returned, detected_at) VALUES
-                    ('+919812345670', '2026-11-09', 50, '2026-11-09 10:00Z'),
-                    ('919812345670',  '2026-11-09', 50, '2026-11-12 10:00Z'),
-                    ('Pat@Example.com', '2026-11-08', 50, '2026-11-11 10:00Z')""")
-        with backend.lock():
-            backend.apply_migrations(backend.to_apply(migrations))
-        with psycopg.connect(url) as conn:
-            keys = conn.execute("SELECT key, loaded_through::text, run_id, configured OR listed "
-                                "FROM ops.webex_keys ORDER BY key").fetchall()
-            cuts = conn.execute("SELECT key, local_date::text, detected_at::date::text "
-                                "FROM ops.webex_truncations ORDER BY key").fetchall()
-            old = conn.execute("SELECT to_regclass('ops.webex_key_state')").fetchone()
-        # Followed again once WEBEX_KEYS or the audience lists them.
-        assert keys == [("919812345670", "2026-11-12", "r2", False), ("pat@example.com", "2026-11-11", "r3", False)]
-        assert cuts == [("919812345670", "2026-11-09", "2026-11-12"), ("pat@example.com", "2026-11-08", "2026-11-11")]
-        assert old == (None,)
-    finally:
-        backend.connection.close()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name}")
+    with scratch_database(stack, "webex_keys_migration") as url:
+        backend = get_backend(sqlalchemy_url(url))
+        try:
+            migrations = read_migrations(str(MIGRATIONS_DIR))
+            with backend.lock():
+                backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < "0008")))
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("""
+                    INSERT INTO ops.webex_key_state (key, loaded_through, run_id, updated_at) VALUES
+                        ('+919812345670', '2026-11-10', 'r1', '2026-11-10 10:00Z'),
+                        ('919812345670',  '2026-11-12', 'r2', '2026-11-12 10:00Z'),
+                        ('Pat@Example.com', '2026-11-11', 'r3', '2026-11-11 10:00Z')""")
+                conn.execute("""
+                    INSERT INTO ops.webex_truncations (key, local_date, returned, detected_at) VALUES
+                        ('+919812345670', '2026-11-09', 50, '2026-11-09 10:00Z'),
+                        ('919812345670',  '2026-11-09', 50, '2026-11-12 10:00Z'),
+                        ('Pat@Example.com', '2026-11-08', 50, '2026-11-11 10:00Z')""")
+            with backend.lock():
+                backend.apply_migrations(backend.to_apply(migrations))
+            with psycopg.connect(url) as conn:
+                keys = conn.execute("SELECT key, loaded_through::text, run_id, configured OR listed "
+                                    "FROM ops.webex_keys ORDER BY key").fetchall()
+                cuts = conn.execute("SELECT key, local_date::text, detected_at::date::text "
+                                    "FROM ops.webex_truncations ORDER BY key").fetchall()
+                old = conn.execute("SELECT to_regclass('ops.webex_key_state')").fetchone()
+            # Followed again once WEBEX_KEYS or the audience lists them.
+            assert keys == [("919812345670", "2026-11-12", "r2", False),
+                            ("pat@example.com", "2026-11-11", "r3", False)]
+            assert cuts == [("919812345670", "2026-11-09", "2026-11-12"),
+                            ("pat@example.com", "2026-11-08", "2026-11-11")]
+            assert old == (None,)
+        finally:
+            backend.connection.close()
 
 
 def test_a_migration_and_its_record_commit_together(stack: LocalStack, monkeypatch) -> None:
@@ -116,13 +126,6 @@ def test_a_migration_and_its_record_commit_together(stack: LocalStack, monkeypat
     point (standing in for the kill) leaves neither, and the next start applies it."""
     from yoyo.backends.base import DatabaseBackend
 
-    admin = stack.admin_url
-    assert admin is not None
-    name = "migration_atomicity"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")  # fixed name
-        conn.execute(f"CREATE DATABASE {name}")
-    url = urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
     last = max(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
     mark_one = DatabaseBackend.mark_one
 
@@ -131,7 +134,7 @@ def test_a_migration_and_its_record_commit_together(stack: LocalStack, monkeypat
             raise RuntimeError("killed")
         return mark_one(self, migration, log=log)
 
-    try:
+    with scratch_database(stack, "migration_atomicity") as url:
         monkeypatch.setattr(DatabaseBackend, "mark_one", dies_before_recording_the_last)
         with pytest.raises(RuntimeError, match="killed"):
             migrate(url)
@@ -140,6 +143,3 @@ def test_a_migration_and_its_record_commit_together(stack: LocalStack, monkeypat
             recorded = {row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration")}
         assert last not in recorded and len(recorded) == len(list(MIGRATIONS_DIR.glob("*.sql"))) - 1
         assert migrate(url) == [last]  # nothing of it was left behind to collide with
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -29,7 +29,7 @@ the second to events of the same deployment."""
 import tomllib
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,14 +153,12 @@ class ActivationReport:
 
     dry_run: bool
     audience: int = 0
-    planned: Counter[tuple[str, str | None]] | None = None
-    outcomes: Counter[str] | None = None
-    settled: Counter[str] | None = None
+    planned: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    settled: Counter[str] = field(default_factory=Counter)
 
     def counts(self) -> dict[str, int]:
-        planned = self.planned or Counter()
-        outcomes = self.outcomes or Counter()
-        settled = self.settled or Counter()
+        planned, outcomes, settled = self.planned, self.outcomes, self.settled
         due = sum(n for (state, _), n in planned.items() if state == "pending")
         rejected = sum(n for (state, _), n in planned.items() if state == "rejected")
         distinct = sum(n for (state, _), n in planned.items() if state in ("pending", "rejected"))
@@ -172,7 +170,7 @@ class ActivationReport:
                 "settled_due_again": settled["pending"], "still_in_doubt": settled["in_doubt"]}
 
     def rejects_by_reason(self) -> dict[str, int]:
-        return {code or "?": n for (state, code), n in (self.planned or Counter()).items()
+        return {code or "?": n for (state, code), n in self.planned.items()
                 if state == "rejected"}
 
 

@@ -324,7 +324,6 @@ class WebexClient(VendorResource):
         "reporting lag: see lookback_days)"))
     count: int = Field(default=MAX_COUNT, ge=1, le=MAX_COUNT,
                        description="transactions per answer (the vendor's maximum is 50)")
-    max_concurrency: int = Field(default=8, description="keys fetched at once, and requests under way at most")
     initial_days: int = Field(default=7, ge=1, description=(
         "days (today included) loaded for a key that has no watermark yet"))
     # Webex's reporting lags: a transaction can appear in the API up to two days after its
