@@ -71,12 +71,16 @@ def _parse_e164(text: str, default_region: str) -> str | None:
 
 @lru_cache(maxsize=32_768)
 def _in_country(digits: str, region: str) -> str | None:
+    # A valid national reading wins outright, so the international one is parsed only when it
+    # could change the answer: this is the common case (libphonenumber reads digits that start
+    # with the region's country code as such), and it halves the parsing of a CINNOX page.
     national = _parse(digits, region)
+    if national is not None and phonenumbers.is_valid_number(national):
+        return _e164(national)
     international = _parse(f"+{digits}", region)
-    country_code = phonenumbers.country_code_for_region(region)
-    if (international is not None and international.country_code == country_code
-            and phonenumbers.is_valid_number(international)
-            and not (national is not None and phonenumbers.is_valid_number(national))):
+    if (international is not None
+            and international.country_code == phonenumbers.country_code_for_region(region)
+            and phonenumbers.is_valid_number(international)):
         return _e164(international)
     for number in (national, international):
         if number is not None and phonenumbers.is_possible_number(number):

@@ -71,3 +71,40 @@ def test_a_national_field_reads_ten_digits_in_the_region() -> None:
 def test_a_field_with_its_country_reads_digits_in_that_country(raw: str, country: str,
                                                                expected: str) -> None:
     assert to_e164(raw, country, NumberReading.IN_COUNTRY) == expected
+
+
+def test_reading_in_a_country_agrees_with_its_rule_in_full() -> None:
+    """The reading parses the international form only when the national one is not valid: the
+    answer must be the documented rule's, which parses both. The rule, spelled out: the
+    international reading when it is that country's, valid, and the national one is not; else
+    the first possible of national and international."""
+    import random
+
+    import phonenumbers
+
+    def rule(digits: str, region: str) -> str | None:
+        def parse(text: str) -> phonenumbers.PhoneNumber | None:
+            try:
+                return phonenumbers.parse(text, region)
+            except phonenumbers.NumberParseException:
+                return None
+        national, international = parse(digits), parse(f"+{digits}")
+        if (international is not None
+                and international.country_code == phonenumbers.country_code_for_region(region)
+                and phonenumbers.is_valid_number(international)
+                and not (national is not None and phonenumbers.is_valid_number(national))):
+            return phonenumbers.format_number(international, phonenumbers.PhoneNumberFormat.E164)
+        for number in (national, international):
+            if number is not None and phonenumbers.is_possible_number(number):
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None
+
+    generator = random.Random(7)
+    for region in ("HK", "SG", "GB", "US", "IN", "DE", "BR", "AU"):
+        code = str(phonenumbers.country_code_for_region(region))
+        samples = [str(generator.randrange(10**6, 10**13)) for _ in range(300)]
+        samples += [code + str(generator.randrange(10**6, 10**11)) for _ in range(300)]
+        samples += ["0" + str(generator.randrange(10**7, 10**11)) for _ in range(100)]
+        for digits in samples:
+            assert to_e164(digits, region, NumberReading.IN_COUNTRY) == rule(digits, region), \
+                (digits, region)
