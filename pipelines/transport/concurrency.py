@@ -73,14 +73,45 @@ SLOW_ITEM_S = 0.04
 _SLOW_ITEMS_TO_GO_WIDE = 2
 
 
+class _Ahead:
+    """The items that worker threads fetched before the consumer's rotation reached them, over
+    all streams: at most `limit`, but a stream with nothing ready may always fetch its next
+    one, since the rotation may be waiting for it. A stream slowed down (a throttled request,
+    a longer answer) thus does not stop the others at once: they use the shared room, and the
+    waits overlap, in bounded memory."""
+
+    def __init__(self, limit: int, stop: threading.Event) -> None:
+        self.limit = limit
+        self.count = 0
+        self.stop = stop
+        self._changed = threading.Condition()
+
+    def put(self, ready: "queue.SimpleQueue[tuple[str, Any]]", entry: tuple[str, Any]) -> bool:
+        """Queue `entry` once there is room; False if the walk stopped meanwhile."""
+        with self._changed:
+            while not (self.stop.is_set() or ready.empty() or self.count < self.limit):
+                self._changed.wait(0.1)
+            if self.stop.is_set():
+                return False
+            self.count += 1
+        ready.put(entry)
+        return True
+
+    def taken(self) -> None:
+        with self._changed:
+            self.count -= 1
+            self._changed.notify_all()
+
+
 class _Turn:
     """One stream's place in the rotation: read inline by the consumer, or, once the walk
-    goes wide, by a worker thread that keeps up to `ahead` items ready."""
+    goes wide, by a worker thread that fetches ahead of the rotation within the shared room."""
 
     def __init__(self, stream: Callable[[], Iterable[Any]]) -> None:
         self.stream = stream
         self._items: Iterator[Any] | None = None
-        self.ready: queue.Queue[tuple[str, Any]] | None = None
+        self.ready: queue.SimpleQueue[tuple[str, Any]] | None = None
+        self._ahead: _Ahead | None = None
 
     @property
     def items(self) -> Iterator[Any]:
@@ -90,31 +121,33 @@ class _Turn:
             self._items = iter(self.stream())
         return self._items
 
-    def hand_to(self, pool: ThreadPoolExecutor, ahead: int, stop: threading.Event) -> None:
-        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
-        self.ready = ready
+    def hand_to(self, pool: ThreadPoolExecutor, ahead: _Ahead) -> None:
+        ready: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.ready, self._ahead = ready, ahead
 
         def run() -> None:
             try:
                 for item in self.items:
-                    if not _put(ready, ("item", item), stop):
+                    if not ahead.put(ready, ("item", item)):
                         return
-                _put(ready, ("done", None), stop)
+                ahead.put(ready, ("done", None))
             except BaseException as error:  # handed to the consumer at this stream's turn
-                _put(ready, ("error", error), stop)
+                ahead.put(ready, ("error", error))
 
         pool.submit(run)
 
     def take(self) -> tuple[str, Any]:
-        if self.ready is not None:
-            return self.ready.get()
+        if self.ready is not None and self._ahead is not None:
+            entry = self.ready.get()
+            self._ahead.taken()
+            return entry
         try:
             return "item", next(self.items)
         except StopIteration:
             return "done", None
 
 
-def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead: int = 2) -> Iterator[T]:
+def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead: int = 4) -> Iterator[T]:
     """Every item of every stream, up to `workers` streams side by side, in an order fixed by
     the streams' contents and `workers`, never by timing.
 
@@ -129,10 +162,12 @@ def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead
     latency, SLOW_ITEM_S), each turn's stream is handed to a worker thread that fetches ahead
     of the rotation, so that the waits overlap; against a vendor next door, threads would only
     contend for the CPU, and none is started. The order is the rotation's either way. Memory is
-    bounded: at most `workers` streams are open, each at most `ahead` items ahead. An error in
-    a stream is raised at its turn; a consumer that stops early stops every stream."""
+    bounded: at most `workers` streams are open, with at most `ahead` items each on average
+    fetched ahead (see _Ahead). An error in a stream is raised at its turn; a consumer that
+    stops early stops every stream."""
     pending = iter(streams)
     stop = threading.Event()
+    room = _Ahead(max(1, workers) * ahead, stop)
     pool: ThreadPoolExecutor | None = None
     slow_items = 0
 
@@ -142,7 +177,7 @@ def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead
             return None
         turn = _Turn(stream)
         if pool is not None:
-            turn.hand_to(pool, ahead, stop)
+            turn.hand_to(pool, room)
         return turn
 
     turns: list[_Turn | None] = [turn for turn in (start_next() for _ in range(max(1, workers)))
@@ -161,8 +196,8 @@ def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead
                             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fan-out")
                             for waiting in turns:
                                 if waiting is not None and waiting is not turn:
-                                    waiting.hand_to(pool, ahead, stop)
-                            turn.hand_to(pool, ahead, stop)
+                                    waiting.hand_to(pool, room)
+                            turn.hand_to(pool, room)
                     yield value
                 elif kind == "done":
                     turns[index] = start_next()
@@ -175,15 +210,3 @@ def fan_out(streams: Iterable[Callable[[], Iterable[T]]], *, workers: int, ahead
         stop.set()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _put(out: queue.Queue[Any], entry: tuple[str, Any], stop: threading.Event) -> bool:
-    while not stop.is_set():
-        try:
-            out.put(entry, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-

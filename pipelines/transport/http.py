@@ -8,7 +8,9 @@ import re
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -111,29 +113,79 @@ class Timeouts:
 
 
 class RequestRate:
-    """A proactive request budget for one vendor: at most `per_second` requests a second on
-    average, in bursts of at most `burst`. Shared by every thread calling that vendor, so that
-    fanning out over many keys does not provoke throttling in the first place."""
+    """A request budget for one vendor: at most `per_second` requests a second on average, in
+    bursts of at most `burst`. Shared by every thread calling that vendor, so that fanning out
+    over many keys does not provoke throttling in the first place.
 
-    def __init__(self, per_second: float, burst: int | None = None) -> None:
+    Learned, where the vendor's own limit is lower or unknown (`per_second` 0: no budget until
+    the vendor throttles): a throttled answer sets the budget to 95% of the requests the vendor
+    took over the last second (those sent, less those it throttled: its limit, as it just
+    showed it), at most once a second for one burst of 429s; each second without throttling
+    then adds 2%, never beyond the configured budget. A limit that is never reached is never
+    paced; one that is reached costs a Retry-After every few seconds, instead of one for every
+    request above it."""
+
+    WINDOW_S = 1.0
+    BACK_OFF = 0.95
+    GROWTH = 1.02
+
+    def __init__(self, per_second: float, burst: int | None = None,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self.ceiling = per_second  # the configured budget; 0: none
         self.per_second = per_second
         self.capacity = float(burst or max(1, round(per_second)))
+        self.learned = 0  # how many times a throttled answer set the budget
+        self._now = now
         self._tokens = self.capacity
-        self._updated = time.monotonic()
+        self._updated = now()
+        self._cut = self._grown = self._updated  # when the budget last went down, and up
+        self._sent: deque[float] = deque()  # the last second's requests, less those throttled
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
         """Wait, if needed, until a request may go."""
-        if self.per_second <= 0:
-            return
         with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.per_second)
-            self._updated = now
-            self._tokens -= 1
-            wait = -self._tokens / self.per_second if self._tokens < 0 else 0.0
+            now = self._now()
+            per_second = self.per_second
+            wait = 0.0
+            if per_second > 0:
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * per_second)
+                self._updated = now
+                self._tokens -= 1
+                wait = -self._tokens / per_second if self._tokens < 0 else 0.0
+            self._sent.append(now + wait)
+            self._forget(now)
         if wait:
             time.sleep(wait)
+
+    def accepted(self) -> None:
+        """The vendor answered without throttling: a clean second grows a learned budget."""
+        with self._lock:
+            now = self._now()
+            if self.learned and now - max(self._cut, self._grown) >= self.WINDOW_S:
+                grown = self.per_second * self.GROWTH
+                self.per_second = min(grown, self.ceiling) if self.ceiling > 0 else grown
+                self._grown = now
+
+    def throttled(self) -> None:
+        """The vendor said "too many": pace at a little less than what it accepted."""
+        with self._lock:
+            now = self._now()
+            if self._sent:
+                self._sent.pop()  # this request: the vendor did not take it
+            if self.learned and now - self._cut < self.WINDOW_S:
+                return  # the same burst's other 429s: already taken into account
+            self._forget(now)
+            shown = max(1.0, len(self._sent) / self.WINDOW_S) * self.BACK_OFF
+            self.per_second = min(shown, self.per_second) if self.per_second > 0 else shown
+            self.capacity = 1.0
+            self._tokens = min(self._tokens, 0.0)
+            self._updated = self._cut = now
+            self.learned += 1
+
+    def _forget(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self.WINDOW_S:
+            self._sent.popleft()
 
 
 # Inspects a decoded 200 response and raises a VendorError when its body reports a failure.
@@ -278,19 +330,24 @@ class VendorHttp:
               params: Mapping[str, Any] | None, json: Any, idempotent: bool = True) -> Any:
         """One attempt, within the vendor's request budget and concurrency limit; a throttled
         answer narrows the limit, slow good ones widen it."""
-        if self._rate is not None:
-            self._rate.acquire()
-        if self._concurrency is None:
-            return self._exchange(method, url, endpoint, params, json, idempotent)
-        with self._concurrency.slot():
+        rate, concurrency = self._rate, self._concurrency
+        if rate is not None:
+            rate.acquire()
+        with concurrency.slot() if concurrency is not None else nullcontext():
             started = time.monotonic()
             try:
                 body = self._exchange(method, url, endpoint, params, json, idempotent)
             except TransientVendorError as error:
                 if error.throttled:
-                    self._concurrency.throttled()
+                    if rate is not None:
+                        rate.throttled()
+                    if concurrency is not None:
+                        concurrency.throttled()
                 raise
-        self._concurrency.succeeded(time.monotonic() - started)
+        if rate is not None:
+            rate.accepted()
+        if concurrency is not None:
+            concurrency.succeeded(time.monotonic() - started)
         return body
 
     def _exchange(self, method: str, url: httpx.URL, endpoint: str,

@@ -69,6 +69,37 @@ def test_memory_stays_bounded_whatever_the_number_of_streams() -> None:
     assert worst[0] <= 4 * (2 + 2)  # workers x (queued + in hand + the one being handed over)
 
 
+def test_a_stalled_stream_leaves_its_room_to_the_others() -> None:
+    """Fetched-ahead room is shared: while the rotation waits for one stream (a throttled
+    request, a slow answer), the others go on fetching into the room it does not use, beyond
+    their own share of it, so that their waits still overlap; never beyond the whole room."""
+    room = 2 * 3  # workers x ahead
+    b_produced = [0]
+    b_ahead_while_a_stalled = [0]
+
+    def stream_a():
+        time.sleep(SLOW_ITEM_S * 1.5)  # slow answers: the walk goes to threads
+        yield "a0"
+        deadline = time.monotonic() + 10
+        while b_produced[0] - 1 < room and time.monotonic() < deadline:  # b0 was consumed
+            time.sleep(0.005)
+        b_ahead_while_a_stalled[0] = b_produced[0] - 1
+        yield "a1"
+
+    def stream_b():
+        for page in range(20):
+            if page == 0:
+                time.sleep(SLOW_ITEM_S * 1.5)
+            b_produced[0] += 1
+            yield f"b{page}"
+
+    order = list(fan_out([stream_a, stream_b], workers=2, ahead=3))
+    assert order == ["a0", "b0", "a1", *(f"b{page}" for page in range(1, 20))]
+    # Each stream's own share is 3; b used a's too, and no more than the whole room (plus the
+    # one item it holds while waiting for room).
+    assert room <= b_ahead_while_a_stalled[0] <= room + 1
+
+
 def test_an_error_surfaces_at_its_streams_turn_and_stops_the_others() -> None:
     def failing():
         yield "a"

@@ -30,3 +30,77 @@ def test_zero_means_no_budget() -> None:
     for _ in range(1000):
         rate.acquire()
     assert time.monotonic() - started < 0.1
+
+
+class _Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.at = 100.0
+
+    def __call__(self) -> float:
+        return self.at
+
+
+def _answered(rate: RequestRate, clock: _Clock, count: int, over_s: float) -> None:
+    """`count` requests sent and answered without throttling, evenly over `over_s`."""
+    for _ in range(count):
+        clock.at += over_s / count
+        rate.acquire()
+        rate.accepted()
+
+
+def _throttled(rate: RequestRate, count: int = 1) -> None:
+    for _ in range(count):
+        rate.acquire()
+        rate.throttled()
+
+
+def test_a_throttle_paces_at_a_little_less_than_what_the_vendor_took() -> None:
+    clock = _Clock()
+    rate = RequestRate(per_second=0, now=clock)  # no budget configured: unpaced
+    _answered(rate, clock, 20, over_s=1.0)  # the vendor took 20 in the last second
+    _throttled(rate)  # and not the 21st
+    assert rate.per_second == 20 * 0.95
+    assert rate.learned == 1
+
+
+def test_one_burst_of_throttles_backs_off_once() -> None:
+    clock = _Clock()
+    rate = RequestRate(per_second=0, now=clock)
+    _answered(rate, clock, 20, over_s=1.0)
+    _throttled(rate, 5)  # the same burst's next 429s: the budget just set stands
+    assert rate.per_second == 19
+    assert rate.learned == 1
+
+
+def test_clean_seconds_grow_the_budget_back_to_the_configured_one() -> None:
+    clock = _Clock()
+    rate = RequestRate(per_second=20, burst=1, now=clock)
+    _answered(rate, clock, 10, over_s=1.0)
+    _throttled(rate)
+    assert rate.per_second == 10 * 0.95
+    budgets = []
+    for _ in range(60):
+        _answered(rate, clock, 5, over_s=1.0)
+        budgets.append(rate.per_second)
+    assert budgets == sorted(budgets)  # only up, a second at a time
+    assert budgets[0] == 10 * 0.95 * 1.02
+    assert budgets[-1] == 20  # never beyond the budget configured
+
+
+def test_an_unconfigured_budget_keeps_probing_upwards() -> None:
+    clock = _Clock()
+    rate = RequestRate(per_second=0, now=clock)
+    _answered(rate, clock, 10, over_s=1.0)
+    _throttled(rate)
+    _answered(rate, clock, 30, over_s=3.0)
+    assert rate.per_second > 9.5  # the vendor may have raised its limit: found again by the next 429
+
+
+def test_a_vendor_that_never_throttles_is_never_paced() -> None:
+    clock = _Clock()
+    rate = RequestRate(per_second=0, now=clock)
+    _answered(rate, clock, 10_000, over_s=1.0)
+    assert rate.per_second == 0
+    assert rate.learned == 0
