@@ -74,6 +74,7 @@ $(STAMP): pyproject.toml $(LOCK) $(TOOLS)
 lock: $(TOOLS)  ## re-pin requirements/*.txt after a change to pyproject.toml or requirements/bootstrap.in
 	$(COMPILE) $(UPGRADE) requirements/bootstrap.in -o requirements/bootstrap.txt
 	$(COMPILE) $(UPGRADE) -c requirements/bootstrap.txt pyproject.toml --extra dev -o $(LOCK)
+	$(COMPILE) -c $(LOCK) pyproject.toml -o requirements/runtime.txt  # the image's: no dev extra, the same versions
 
 # The UI test drives Debian's Chromium headless (Playwright cannot download browsers here).
 browser:
