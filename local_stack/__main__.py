@@ -1,4 +1,5 @@
-"""`python -m local_stack run|ui|migrate`: what `make run`, `make ui` and `make migrate` call."""
+"""`python -m local_stack run|ui|topology|migrate`: what `make run`, `make ui` and `make migrate`
+call, and the split topology a deployment runs (code server, daemon, webserver apart)."""
 
 import argparse
 import os
@@ -152,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="load the last DAYS days of every source and print a summary")
     commands.add_parser("ui", help="start dagster dev")
+    commands.add_parser("topology", help="start the code server, the daemon and the webserver as "
+                                         "separate processes, as a deployment splits them")
     commands.add_parser("migrate", help="apply the warehouse migrations as the migrating role")
     args = parser.parse_args(argv)
     try:
@@ -159,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
             return run(int(os.environ.get("DAYS") or 7))
         if args.command == "migrate":
             return migrate()
+        if args.command == "topology":
+            from local_stack.topology import serve
+
+            return serve(int(os.environ.get("DAGSTER_PORT") or 3000))
         return ui()
     except ConfigurationError as error:
         print(f"configuration error: {error}", file=sys.stderr)

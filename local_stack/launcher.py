@@ -9,10 +9,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dagster import DagsterInstance
+
 from local_stack import private
 from local_stack.embedded import embedded_postgres
 from local_stack.roles import grant_loader, provision
-from pipelines.orchestration.dagster_storage import prepare_storage, storage_url
+from pipelines.orchestration.dagster_storage import prepare_storage, register_pools, storage_url
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.orchestration.source import Role, SourceDefinition
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
@@ -109,6 +111,8 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
 
         stack.callback(_restore_environment, {name: os.environ.get(name) for name in exported})
         os.environ.update(exported)
+        with DagsterInstance.get() as instance:  # before any daemon reads the queue
+            register_pools(instance, (source.name for source in registry()))
         yield LocalStack(warehouse_url=warehouse_url, migration_url=migration_url,
                          admin_url=database.admin, modes=modes,
                          sandbox=sandbox, environment=exported)

@@ -3,7 +3,7 @@ environment, the marts that follow them, and the sensors that keep the instance 
 
 from collections.abc import Sequence
 
-from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
+from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
 from pipelines.orchestration.marts import marts_assets, marts_follow_sources
 from pipelines.orchestration.remap import remap_job
@@ -38,6 +38,10 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
               purge_job, remap_job(sources)],
         schedules=[*(schedule for source in sources for schedule in source.schedules), purge_schedule],
         sensors=[marts_follow_sources, dead_run_sensor],
+        # Every job is one load step (and its checks): run in the run's own process, which is then
+        # the one its `pipelines/worker` tag names (run_workers.py). A step process of its own
+        # would exit before the run ends, and could have the run marked dead in between.
+        executor=in_process_executor,
         resources={
             "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL"), pii_key=EnvVar("PIPELINES_PII_KEY"),
                                    retention_days=EnvVar.int("PIPELINES_RETENTION_DAYS")),

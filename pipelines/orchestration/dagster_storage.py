@@ -7,9 +7,15 @@ middle leaves `runs` without `run_tags`, and every later start fails on the miss
 So the storage is built before anything opens it: in a scratch schema, under an advisory lock,
 then renamed into place in one statement. A kill at any instant leaves either no `dagster`
 schema (the next start builds it again from scratch) or a complete one. Dagster reads its
-tables through `search_path`, which `storage_url` sets."""
+tables through `search_path`, which `storage_url` sets.
+
+The vendors' pools are registered in it too, before a daemon first reads the queue
+(`register_pools`)."""
+
+from collections.abc import Iterable
 
 import psycopg
+from dagster import DagsterInstance
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -64,3 +70,13 @@ def _create_tables(url: str) -> None:
     for storage_class in (PostgresRunStorage, PostgresEventLogStorage, PostgresScheduleStorage):
         storage = storage_class(url)
         storage.dispose()
+
+
+def register_pools(instance: DagsterInstance, pools: Iterable[str]) -> None:
+    """Give each pool the limit the instance sets for every pool (`default_limit`) now, rather
+    than when the queue first meets it. Dagster 1.13's queue reads the limits of the pools it
+    knows, sets the default on those it sees for the first time, and holds no limit on them in
+    that pass: on a new instance, its first pass would start every queued run of a vendor at
+    once (a backfill's days and the Webex shards together). Idempotent: a pool keeps its limit."""
+    for pool in pools:
+        instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
