@@ -15,7 +15,7 @@ from local_stack import private
 from local_stack.embedded import embedded_postgres
 from local_stack.roles import grant_loader, provision
 from pipelines.orchestration.dagster_storage import prepare_storage, register_pools, storage_url
-from pipelines.orchestration.settings import ModelSettings
+from pipelines.orchestration.settings import ModelSettings, ReportingSettings
 from pipelines.orchestration.source import Role, SourceDefinition
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.sources import registry
@@ -30,6 +30,7 @@ from sandbox.vendors import pipeline_environment
 GLOBAL_DEFAULTS = {
     "PHONE_DEFAULT_REGION": ModelSettings.model_fields["phone_default_region"].default,
     "PIPELINES_RETENTION_DAYS": str(Warehouse.model_fields["retention_days"].default),
+    "PIPELINES_REPORTING_TIMEZONE": ReportingSettings.model_fields["timezone"].default,
 }
 
 

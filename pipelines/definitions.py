@@ -9,7 +9,7 @@ from pipelines.orchestration.marts import marts_assets, marts_follow_sources
 from pipelines.orchestration.remap import remap_job
 from pipelines.orchestration.retention import retention_job
 from pipelines.orchestration.run_workers import dead_run_sensor
-from pipelines.orchestration.settings import ModelSettings
+from pipelines.orchestration.settings import ModelSettings, ReportingSettings
 from pipelines.orchestration.source import SourceDefinition
 from pipelines.sources import registry
 from pipelines.warehouse.resource import Warehouse
@@ -46,6 +46,7 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
             "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL"), pii_key=EnvVar("PIPELINES_PII_KEY"),
                                    retention_days=EnvVar.int("PIPELINES_RETENTION_DAYS")),
             "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION")),
+            "reporting": ReportingSettings(timezone=EnvVar("PIPELINES_REPORTING_TIMEZONE")),
             **{source.name: source.bound_resource() for source in sources},
         },
     )

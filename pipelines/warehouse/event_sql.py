@@ -39,7 +39,9 @@ def copy_stage() -> sql.Composed:
 
 @cache
 def merge_stage(raw_table: str) -> sql.Composed:
-    """The merge of a staged chunk into `raw_table` (a code constant) and core.message_events."""
+    """The merge of a staged chunk into `raw_table` (a code constant) and core.message_events,
+    with the status changes it makes into core.status_history (under the `run_id` parameter)
+    and the days it touched into ops.mart_dirty_days."""
     updated = [name for name in WRITTEN_COLUMNS if name != "event_id"]
     return sql.SQL(query("merge_stage")).format(
         raw_table=sql.Identifier(*raw_table.split(".")),

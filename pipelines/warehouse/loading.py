@@ -182,10 +182,12 @@ class ScopeLoad:
             self._copy = self._copy_block = None
 
     def _merge_chunk(self) -> None:
-        """Merge what is staged into raw, core and quarantine, then empty the staging table."""
+        """Merge what is staged into raw, core and quarantine, then empty the staging table.
+        The merge also records each status change in core.status_history under this run, and
+        the days it touched for the marts, in the load's transaction."""
         self._close_copy()
         cursor = self._cursor
-        cursor.execute(event_sql.merge_stage(self._scope.target.raw_table))
+        cursor.execute(event_sql.merge_stage(self._scope.target.raw_table), {"run_id": self._run_id})
         inserted, updated, unknown_seen = fetch_one(cursor)
         self.stats.inserted += inserted
         self.stats.updated += updated

@@ -1,4 +1,5 @@
--- Merge a staged chunk into its raw landing table and core.message_events in one statement.
+-- Merge a staged chunk into its raw landing table and core.message_events in one statement,
+-- recording each status change in core.status_history and the days it touched for the marts.
 -- A record fetched twice (repeated across pages, or changed mid-walk) lands once, as last seen:
 -- within a chunk by DISTINCT ON, across chunks because later chunks merge later.
 -- Rows whose content did not change are left alone, so loaded_at only moves when the vendor
@@ -43,9 +44,69 @@ events_written AS (
     WHERE ({current}) IS DISTINCT FROM ({incoming})
     -- An updated row first loaded by this transaction is a record seen again in a later chunk
     -- of the same load: a duplicate, not an update.
-    RETURNING xmax = 0 AS inserted, first_loaded_at = now() AS new_in_this_load
+    RETURNING t.event_id, t.source, t.channel, t.status_raw, t.event_type, t.occurred_at,
+              xmax = 0 AS inserted, first_loaded_at = now() AS new_in_this_load
+),
+-- The rows updated, as they were before: every part of one statement reads the snapshot taken
+-- before it, so core.message_events still shows the previous status here. Only updated rows
+-- are looked up (one index probe each): a load of new events reads nothing more.
+updated AS (
+    SELECT w.event_id, w.source, w.channel, w.status_raw, w.event_type, w.occurred_at,
+           w.new_in_this_load, p.status_raw AS from_status_raw, p.event_type AS from_event_type,
+           p.occurred_at AS from_occurred_at, p.loaded_at = now() AS changed_in_this_load
+    FROM events_written AS w
+    JOIN core.message_events AS p ON p.event_id = w.event_id
+    WHERE NOT w.inserted
+),
+-- A status change of an event known before this load. (A record new in this load and seen
+-- again later in it is a duplicate: its first status is what the load last saw.)
+transitions AS (
+    SELECT * FROM updated
+    WHERE NOT new_in_this_load AND status_raw IS DISTINCT FROM from_status_raw
+),
+-- An event this load already changed has its history row from an earlier chunk (this
+-- transaction's: observed now()); the change folds into it, so a load records one change per
+-- event, from before the load to what it left, and none when it changes back: loading the same
+-- pages again adds nothing however they shift between chunks.
+earlier AS (
+    SELECT t.event_id, t.status_raw, t.event_type, t.occurred_at, h.history_id,
+           h.from_status_raw AS load_from_status_raw
+    FROM transitions AS t
+    JOIN core.status_history AS h ON h.event_id = t.event_id AND h.observed_at = now()
+    WHERE t.changed_in_this_load
+),
+history_refolded AS (
+    UPDATE core.status_history AS h
+    SET to_status_raw = e.status_raw, to_event_type = e.event_type, occurred_at = e.occurred_at
+    FROM earlier AS e
+    WHERE h.event_id = e.event_id AND h.history_id = e.history_id
+      AND e.status_raw IS DISTINCT FROM e.load_from_status_raw
+),
+history_unfolded AS (
+    DELETE FROM core.status_history AS h
+    USING earlier AS e
+    WHERE h.event_id = e.event_id AND h.history_id = e.history_id
+      AND e.status_raw IS NOT DISTINCT FROM e.load_from_status_raw
+),
+history_written AS (
+    INSERT INTO core.status_history (event_id, source, channel, from_status_raw, to_status_raw,
+                                     from_event_type, to_event_type, from_occurred_at, occurred_at,
+                                     run_id)
+    SELECT t.event_id, t.source, t.channel, t.from_status_raw, t.status_raw, t.from_event_type,
+           t.event_type, t.from_occurred_at, t.occurred_at, %(run_id)s
+    FROM transitions AS t
+    WHERE NOT EXISTS (SELECT 1 FROM earlier AS e WHERE e.event_id = t.event_id)
+),
+-- The UTC days of every row written (and the day an updated row left), for the marts' refresh.
+days_touched AS (
+    INSERT INTO ops.mart_dirty_days (day)
+    SELECT (at AT TIME ZONE 'UTC')::date
+    FROM (SELECT occurred_at FROM events_written
+          UNION ALL
+          SELECT from_occurred_at FROM updated WHERE from_occurred_at <> occurred_at) AS touched (at)
+    GROUP BY 1
 )
--- Both inserts run to completion whether read or not.
+-- Every data-modifying part runs to completion whether read or not.
 SELECT
     (SELECT count(*) FROM events_written WHERE inserted)                                  AS inserted,
     (SELECT count(*) FROM events_written WHERE NOT inserted AND NOT new_in_this_load)     AS updated,
