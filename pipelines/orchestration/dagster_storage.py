@@ -77,6 +77,10 @@ def register_pools(instance: DagsterInstance, pools: Iterable[str]) -> None:
     than when the queue first meets it. Dagster 1.13's queue reads the limits of the pools it
     knows, sets the default on those it sees for the first time, and holds no limit on them in
     that pass: on a new instance, its first pass would start every queued run of a vendor at
-    once (a backfill's days and the Webex shards together). Idempotent: a pool keeps its limit."""
+    once (a backfill's days and the Webex shards together). Idempotent: a pool keeps its limit
+    (and only new pools are initialized: on PostgreSQL, Dagster's initialization of a pool it
+    already has fails, its update running in the transaction its insert aborted)."""
+    known = instance.event_log_storage.get_concurrency_keys()
     for pool in pools:
-        instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
+        if pool not in known:
+            instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
