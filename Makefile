@@ -19,7 +19,7 @@ AUDIT := $(BIN)/pip-audit --strict --disable-pip --progress-spinner off $(AUDIT_
 # make test runs the suite on every CPU, idle workers stealing queued tests (PYTEST_ARGS= for one process).
 PYTEST_ARGS ?= -n auto --dist worksteal
 
-.PHONY: run test ui migrate bench install lock audit clean browser
+.PHONY: run test ui migrate dashboards bench install lock audit clean browser
 
 run: $(STAMP)  ## migrate, then load the last $$DAYS days of every source and print a summary
 	$(BIN)/python -m local_stack run
@@ -45,6 +45,9 @@ ui: $(STAMP)  ## dagster dev (webserver + daemon) on the same settings as make r
 
 migrate: $(STAMP)  ## apply the warehouse migrations (roles included) as the migrating role
 	$(BIN)/python -m local_stack migrate
+
+dashboards: $(STAMP)  ## Superset on the marts, as the analyst role, its dashboards imported from dashboards/superset
+	$(BIN)/python -m local_stack dashboards
 
 bench: $(STAMP)  ## throughput and memory against same-run baselines; Webex at 100,000 keys
 	$(BIN)/python -m bench
@@ -74,6 +77,7 @@ $(STAMP): pyproject.toml $(LOCK) $(TOOLS)
 lock: $(TOOLS)  ## re-pin requirements/*.txt after a change to pyproject.toml or requirements/bootstrap.in
 	$(COMPILE) $(UPGRADE) requirements/bootstrap.in -o requirements/bootstrap.txt
 	$(COMPILE) $(UPGRADE) -c requirements/bootstrap.txt pyproject.toml --extra dev -o $(LOCK)
+	$(COMPILE) $(UPGRADE) requirements/bi.in -o requirements/bi.txt
 	$(COMPILE) -c $(LOCK) pyproject.toml -o requirements/runtime.txt  # the image's: no dev extra, the same versions
 
 # The UI test drives Debian's Chromium headless (Playwright cannot download browsers here).

@@ -1,5 +1,6 @@
-"""`python -m local_stack run|ui|topology|migrate`: what `make run`, `make ui` and `make migrate`
-call, and the split topology a deployment runs (code server, daemon, webserver apart)."""
+"""`python -m local_stack run|ui|topology|migrate|dashboards`: what `make run`, `make ui`,
+`make migrate` and `make dashboards` call, and the split topology a deployment runs (code
+server, daemon, webserver apart)."""
 
 import argparse
 import os
@@ -156,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("topology", help="start the code server, the daemon and the webserver as "
                                          "separate processes, as a deployment splits them")
     commands.add_parser("migrate", help="apply the warehouse migrations as the migrating role")
+    dashboards = commands.add_parser("dashboards", help="serve the Superset dashboards on the marts")
+    dashboards.add_argument("--export", action="store_true",
+                            help="write the dashboards as Superset has them back to dashboards/superset/bundle")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
@@ -166,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             from local_stack.topology import serve
 
             return serve(int(os.environ.get("DAGSTER_PORT") or 3000))
+        if args.command == "dashboards":
+            from local_stack.dashboards import dashboards as serve_dashboards
+
+            return serve_dashboards(export_bundle=args.export)
         return ui()
     except ConfigurationError as error:
         print(f"configuration error: {error}", file=sys.stderr)

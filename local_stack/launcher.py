@@ -12,7 +12,7 @@ from pathlib import Path
 from dagster import DagsterInstance
 
 from local_stack import private
-from local_stack.embedded import embedded_postgres
+from local_stack.embedded import EmbeddedPostgres, embedded_postgres
 from local_stack.roles import grant_loader, provision
 from pipelines.orchestration.dagster_storage import prepare_storage, register_pools, storage_url
 from pipelines.orchestration.settings import ModelSettings, ReportingSettings
@@ -67,6 +67,7 @@ class LocalStack:
     modes: dict[str, str]
     sandbox: RunningSandbox | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    server: EmbeddedPostgres | None = None  # the embedded server: logins made on demand (make dashboards)
 
 
 @contextmanager
@@ -116,7 +117,7 @@ def local_stack(*, sandbox_config: SandboxConfig | None = None, sandbox: Running
             register_pools(instance, (source.name for source in registry()))
         yield LocalStack(warehouse_url=warehouse_url, migration_url=migration_url,
                          admin_url=database.admin, modes=modes,
-                         sandbox=sandbox, environment=exported)
+                         sandbox=sandbox, environment=exported, server=database.server)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class Databases:
     pii_key: str   # the pseudonyms' secret (PIPELINES_PII_KEY)
     applied: list[str]
     admin: str | None = None  # the embedded server's superuser: setup and tests only
+    server: EmbeddedPostgres | None = None  # the embedded server: logins made on demand (make dashboards)
 
 
 @contextmanager
@@ -150,7 +152,7 @@ def migrated_warehouse(environ: Mapping[str, str], local_dir: Path) -> Iterator[
         fill_pseudonyms(urls.migrator, pii_key)
         grant_loader(urls)  # the group exists once the roles migration has run
         yield Databases(urls.migrator, urls.loader, environ.get("DAGSTER_POSTGRES_URL") or urls.dagster,
-                        pii_key, applied, admin=urls.admin)
+                        pii_key, applied, admin=urls.admin, server=server)
 
 
 def _check_real_warehouse(environ: Mapping[str, str]) -> None:

@@ -6,6 +6,9 @@ below and then is never used by the product.
 - `pipelines_loader` is a member of `warehouse_loader`: what Dagster's assets connect as.
 - `pipelines_dagster` owns Dagster's own database (runs, event logs, schedules) and nothing
   else, so Dagster's credentials reach no warehouse table.
+- `make dashboards` adds two more (`provision_dashboards`): `pipelines_analyst`, a member of
+  `analyst` (the marts, pseudonymized), what the BI tool reads the warehouse as; and
+  `pipelines_superset`, owner of the BI tool's own database (users, charts) and nothing else.
 
 A real warehouse (WAREHOUSE_URL) is provisioned by its administrators the same way:
 WAREHOUSE_MIGRATION_URL for a login that owns the schemas, WAREHOUSE_URL for a member of
@@ -21,6 +24,8 @@ from local_stack.embedded import WAREHOUSE_DATABASE, EmbeddedPostgres
 MIGRATOR, LOADER, DAGSTER = "pipelines_migrator", "pipelines_loader", "pipelines_dagster"
 DAGSTER_DATABASE = "dagster"
 LOADER_GROUP = "warehouse_loader"  # made by the roles migration
+ANALYST, ANALYST_GROUP = "pipelines_analyst", "analyst"  # the group: made by the roles migration
+SUPERSET, SUPERSET_DATABASE = "pipelines_superset", "superset"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,24 @@ def grant_loader(urls: EmbeddedUrls) -> None:
     """Make the product's login a loader (after the migrations have made the group)."""
     with psycopg.connect(urls.admin, autocommit=True) as conn:
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(LOADER_GROUP), sql.Identifier(LOADER)))
+
+
+@dataclass(frozen=True)
+class DashboardUrls:
+    analyst: str   # the warehouse as the BI tool reads it: the marts only
+    metadata: str  # the BI tool's own database
+
+
+def provision_dashboards(server: EmbeddedPostgres) -> DashboardUrls:
+    """The BI tool's two logins, made or repaired (idempotent), once the migrations have made
+    the `analyst` group: it reads the warehouse as an analyst and nothing more, and keeps its
+    own state in a database that no product login reaches."""
+    urls = DashboardUrls(analyst=server.database_url(WAREHOUSE_DATABASE, role=ANALYST),
+                         metadata=server.database_url(SUPERSET_DATABASE, role=SUPERSET))
+    with psycopg.connect(server.database_url(WAREHOUSE_DATABASE), autocommit=True) as conn:
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ANALYST_GROUP), sql.Identifier(ANALYST)))
+        _own_database(conn, SUPERSET_DATABASE, SUPERSET)
+    return urls
 
 
 def _own_database(conn: psycopg.Connection, database: str, owner: str) -> None:
