@@ -130,7 +130,9 @@ def seen(dashboards: Served) -> Seen:
         page.locator("#username").fill(ADMIN)
         page.locator("#password").fill(password)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/superset/welcome/**")
+        # Superset's first login builds its caches: on a machine busy with the rest of the suite
+        # it took over 30 s (Playwright's default), so it gets the time a slow start needs.
+        page.wait_for_url("**/superset/welcome/**", timeout=180_000)
         page.goto(f"{dashboards.url}{DASHBOARD}")
         try:
             _wait_until_drawn(page)
