@@ -7,8 +7,8 @@ what the sandbox serves. Runs this small take a second or two, so the first mGag
 is held until a Webex run runs beside it: the overlap is the queue's doing, not luck.
 
 Dagster's processes keep the real clock, as in the UI test, and so does the sandbox they read
-(a process of this test's own): gRPC computes its deadlines from time.time() and its C core
-reads them on the real clock, so under a clock pinned in the past every call between the
+(a process of this test's own): gRPC dates its deadlines by the Python clock and its C core
+checks them against the real one, so under a clock pinned in the past every call between the
 services fails at once. This test reads no clock itself: the days it backfills and the shards
 it loads are the code location's own partitions, and what it expects of Webex follows from
 each key's watermark as the runs recorded it. The times it compares are those the run workers
