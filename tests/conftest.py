@@ -48,7 +48,7 @@ TEST_SANDBOX = SandboxConfig(
 
 _ISOLATED_VARS = ("WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "PIPELINES_LOCAL_DIR",
                   "PHONE_DEFAULT_REGION", "PIPELINES_PII_KEY", "PIPELINES_RETENTION_DAYS",
-                  "PIPELINES_REPORTING_TIMEZONE",
+                  "PIPELINES_KEEP_MONTHS", "PIPELINES_REPORTING_TIMEZONE",
                   "PIPELINES_SANDBOX", "WAREHOUSE_MIGRATION_URL", "PIPELINES_ALLOW_UNVERIFIED_TLS", "PGSSLMODE")
 
 
@@ -97,7 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def warehouse(stack: LocalStack) -> Iterator[psycopg.Connection]:
     """A connection to an emptied warehouse (reference data kept), as the role that owns it
     (the migrator): tests set up what the loader may not."""
-    tables = ["core.message_events", *(source.raw_table for source in registry()),
+    tables = ["core.message_events", "core.status_history", *(source.raw_table for source in registry()),
               "ops.quarantine", "ops.partition_loads", "ops.webex_keys", "ops.webex_truncations",
               "ops.mapping_versions", "ops.activation_outbox"]
     with psycopg.connect(libpq_url(stack.migration_url), autocommit=True) as conn:

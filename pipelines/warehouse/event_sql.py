@@ -42,7 +42,8 @@ def merge_stage(raw_table: str) -> sql.Composed:
     """The merge of a staged chunk into `raw_table` (a code constant) and core.message_events,
     with the status changes it makes into core.status_history (under the `run_id` parameter)
     and the days it touched into ops.mart_dirty_days."""
-    updated = [name for name in WRITTEN_COLUMNS if name != "event_id"]
+    # The key (event id and partition day) is what the conflict matched on, never updated.
+    updated = [name for name in WRITTEN_COLUMNS if name not in ("event_id", "partition_date")]
     return sql.SQL(query("merge_stage")).format(
         raw_table=sql.Identifier(*raw_table.split(".")),
         written=_join([sql.Identifier(name) for name in WRITTEN_COLUMNS]),
@@ -53,3 +54,10 @@ def merge_stage(raw_table: str) -> sql.Composed:
                        for name in updated]),
         current=_join([sql.Identifier("t", name) for name in updated]),
         incoming=_join([sql.Identifier("excluded", name) for name in updated]))
+
+
+@cache
+def relocate_moved(raw_table: str) -> sql.Composed:
+    """The move of staged records already loaded under another partition day to the day they
+    are staged under, in `raw_table` (a code constant) and core.message_events."""
+    return sql.SQL(query("relocate_moved")).format(raw_table=sql.Identifier(*raw_table.split(".")))

@@ -34,6 +34,17 @@ _NUL, _REPLACEMENT = "\\u0000", "\\ufffd"  # as JSON escapes
 _NO_EVENT = (None,) * len(event_sql.STAGED_COLUMNS)  # a rejected record's event columns
 _ATTRIBUTES = MessageEvent._fields.index("attributes")
 
+# How far (in days) a record's partition day may move between loads and still be found and
+# moved rather than kept twice (sql/queries/relocate_moved.sql): a vendor's corrected time or a
+# changed time zone moves a record by hours, and a month of slack keeps the probe to at most
+# three month partitions.
+MOVE_WINDOW_DAYS = 31
+
+# Month partitions a load makes beyond the last day it writes, so that the month after next
+# exists before its first row arrives: creating one locks the table for a moment, which is
+# better done by a load ahead of time, between loads, than inside the one that first needs it.
+MONTHS_AHEAD = 1
+
 # Pages fetched and mapped ahead of the COPY: about one chunk, so the vendor keeps streaming
 # while Postgres merges, in bounded memory.
 PREFETCH_PAGES = 24
@@ -91,6 +102,9 @@ class LoadScope:
     partition_date: date | None = None
     window: tuple[datetime, datetime] | None = None
     complete: bool = True
+    # The first and last partition days its rows should have, when the scope has no single
+    # day (a Webex key's window): their month partitions are made before the load starts.
+    days: tuple[date, date] | None = None
 
     @classmethod
     def day(cls, target: LoadTarget, day: date, zone: tzinfo | None = UTC) -> "LoadScope":
@@ -104,6 +118,38 @@ class LoadScope:
 
     def row_partition_date(self, event: MessageEvent) -> date:
         return self.partition_date or event.occurred_at.astimezone(UTC).date()
+
+    def partition_months(self) -> list[date]:
+        """The first day of every month the scope's rows should fall in, and of the months
+        ahead of it (MONTHS_AHEAD): the month partitions to have before the load."""
+        if self.partition_date is not None:
+            first = last = self.partition_date
+        elif self.days is not None:
+            first, last = self.days
+        else:
+            return []
+        month, months = first.replace(day=1), []
+        ahead = _add_months(last.replace(day=1), MONTHS_AHEAD)
+        while month <= ahead:
+            months.append(month)
+            month = _add_months(month, 1)
+        return months
+
+
+def _add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def ensure_partitions(conn: psycopg.Connection, months: list[date]) -> int:
+    """Make the month partitions that `months` need, in a transaction of their own so that the
+    brief lock of creating one is not held through a load; the number created."""
+    if not months:
+        return 0
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(query("ensure_partitions"), {"days": months})
+        (created,) = fetch_one(cursor)
+    return int(created)
 
 
 @dataclass
@@ -121,6 +167,7 @@ class LoadStats:
     updated: int = 0
     unchanged: int = 0
     unknown_status: int = 0
+    moved: int = 0  # records loaded before under another partition day, moved to this one
 
     def as_metadata(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -187,7 +234,14 @@ class ScopeLoad:
         the days it touched for the marts, in the load's transaction."""
         self._close_copy()
         cursor = self._cursor
-        cursor.execute(event_sql.merge_stage(self._scope.target.raw_table), {"run_id": self._run_id})
+        raw_table = self._scope.target.raw_table
+        # Rows outside the months made before the load (a vendor's stray old record) get their
+        # partition here, inside the load: rare, and it holds a lock on the table until commit.
+        cursor.execute(query("ensure_stage_partitions"))
+        cursor.execute(event_sql.relocate_moved(raw_table), {"move_window": MOVE_WINDOW_DAYS})
+        _raw_moved, events_moved = fetch_one(cursor)
+        self.stats.moved += events_moved
+        cursor.execute(event_sql.merge_stage(raw_table), {"run_id": self._run_id})
         inserted, updated, unknown_seen = fetch_one(cursor)
         self.stats.inserted += inserted
         self.stats.updated += updated
@@ -279,7 +333,8 @@ def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
     """Stage a scope's rows in the block; on leaving it, finish the merge and commit.
 
     Everything happens in one transaction: the rows, the quarantine and the load state commit
-    together or not at all."""
+    together or not at all. The month partitions it should need are made first, apart."""
+    ensure_partitions(conn, scope.partition_months())
     with conn.transaction(), conn.cursor() as cursor:
         # One writer per scope at a time; a second waits, then sees the first's rows.
         cursor.execute(query("lock_scope"), {"source": scope.target.source, "scope": scope.key})

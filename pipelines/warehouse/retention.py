@@ -1,6 +1,9 @@
-"""Retention of personal content: message bodies, preview links and quarantined payloads
-older than a number of days are removed, while the events themselves (who, what status,
-when) stay for analysis. Off unless PIPELINES_RETENTION_DAYS is set."""
+"""Retention, two kinds, both off by default:
+- of personal content: message bodies, preview links and quarantined payloads older than a
+  number of days are removed, while the events themselves (who, what status, when) stay for
+  analysis (PIPELINES_RETENTION_DAYS);
+- of whole months: the month partitions of the events and the landing tables older than a
+  number of months are dropped (PIPELINES_KEEP_MONTHS)."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -38,3 +41,12 @@ def purge_content(conn: psycopg.Connection, sources: list[ContentFields], cutoff
                        {"cutoff": datetime.combine(cutoff, time(), UTC)})
         (purged["quarantine"],) = fetch_one(cursor)
     return purged
+
+
+def drop_months_before(conn: psycopg.Connection, cutoff: date) -> list[date]:
+    """Drop every month partition of raw and core that ends on or before `cutoff`, in one
+    transaction; the first day of each month dropped. Dropping a month is a catalog change, not
+    a delete: no dead rows, no vacuum, however many rows it held."""
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(query("retention_drop_months"), {"cutoff": cutoff})
+        return sorted({row[0] for row in cursor.fetchall()})

@@ -15,4 +15,6 @@ CREATE TEMP TABLE stage_records (
 CREATE TEMP TABLE stage_keys (
     record_id text    COLLATE "C" NOT NULL,
     rejected  boolean NOT NULL
-) ON COMMIT DROP
+) ON COMMIT DROP;
+-- Probed once per merged row (was its record staged by an earlier chunk?) and by the quarantine.
+CREATE INDEX ON stage_keys (record_id)

@@ -13,13 +13,11 @@ WITH latest AS (
 raw_written AS (
     INSERT INTO {raw_table} AS t (record_id, partition_date, context, payload)
     SELECT record_id, partition_date, context, payload FROM latest
-    ON CONFLICT (record_id) DO UPDATE
-    SET partition_date = excluded.partition_date,
-        context        = excluded.context,
-        payload        = excluded.payload,
-        loaded_at      = now()
-    WHERE (t.partition_date, t.context, t.payload)
-          IS DISTINCT FROM (excluded.partition_date, excluded.context, excluded.payload)
+    ON CONFLICT (record_id, partition_date) DO UPDATE
+    SET context   = excluded.context,
+        payload   = excluded.payload,
+        loaded_at = now()
+    WHERE (t.context, t.payload) IS DISTINCT FROM (excluded.context, excluded.payload)
 ),
 -- Each distinct status of a channel is looked up once, not once per row.
 statuses AS (
@@ -39,13 +37,23 @@ mapped AS (
 events_written AS (
     INSERT INTO core.message_events AS t ({written})
     SELECT * FROM mapped
-    ON CONFLICT (event_id) DO UPDATE
+    -- The keys include the partition day (relocate_moved.sql has moved a record whose day
+    -- changed, so each record has one row).
+    ON CONFLICT (event_id, partition_date) DO UPDATE
     SET {updates}, loaded_at = now()
     WHERE ({current}) IS DISTINCT FROM ({incoming})
     -- An updated row first loaded by this transaction is a record seen again in a later chunk
     -- of the same load: a duplicate, not an update.
-    RETURNING t.event_id, t.source, t.channel, t.status_raw, t.event_type, t.occurred_at,
-              xmax = 0 AS inserted, first_loaded_at = now() AS new_in_this_load
+    RETURNING t.event_id, t.partition_date, t.source, t.channel, t.status_raw, t.event_type,
+              t.occurred_at, t.first_loaded_at = now() AS new_in_this_load
+),
+-- Which rows this chunk inserted. (A partitioned table's RETURNING cannot show xmax.) A row
+-- first loaded in this transaction was inserted by this chunk, unless an earlier chunk of the
+-- load staged the same record (stage_keys, indexed): then this is that record seen again.
+written AS (
+    SELECT w.*, w.new_in_this_load
+                AND NOT EXISTS (SELECT 1 FROM stage_keys AS k WHERE k.record_id = w.event_id) AS inserted
+    FROM events_written AS w
 ),
 -- The rows updated, as they were before: every part of one statement reads the snapshot taken
 -- before it, so core.message_events still shows the previous status here. Only updated rows
@@ -54,8 +62,8 @@ updated AS (
     SELECT w.event_id, w.source, w.channel, w.status_raw, w.event_type, w.occurred_at,
            w.new_in_this_load, p.status_raw AS from_status_raw, p.event_type AS from_event_type,
            p.occurred_at AS from_occurred_at, p.loaded_at = now() AS changed_in_this_load
-    FROM events_written AS w
-    JOIN core.message_events AS p ON p.event_id = w.event_id
+    FROM written AS w
+    JOIN core.message_events AS p ON p.event_id = w.event_id AND p.partition_date = w.partition_date
     WHERE NOT w.inserted
 ),
 -- A status change of an event known before this load. (A record new in this load and seen
@@ -108,6 +116,6 @@ days_touched AS (
 )
 -- Every data-modifying part runs to completion whether read or not.
 SELECT
-    (SELECT count(*) FROM events_written WHERE inserted)                                  AS inserted,
-    (SELECT count(*) FROM events_written WHERE NOT inserted AND NOT new_in_this_load)     AS updated,
+    (SELECT count(*) FROM written WHERE inserted)                                         AS inserted,
+    (SELECT count(*) FROM written WHERE NOT inserted AND NOT new_in_this_load)            AS updated,
     (SELECT coalesce(sum(records), 0) FROM statuses WHERE event_type = 'unknown')         AS unknown_seen
