@@ -30,6 +30,7 @@ from sandbox.vendors import pipeline_environment
 GLOBAL_DEFAULTS = {
     "PHONE_DEFAULT_REGION": ModelSettings.model_fields["phone_default_region"].default,
     "PIPELINES_RETENTION_DAYS": str(Warehouse.model_fields["retention_days"].default),
+    "PIPELINES_KEEP_MONTHS": str(Warehouse.model_fields["keep_months"].default),
     "PIPELINES_REPORTING_TIMEZONE": ReportingSettings.model_fields["timezone"].default,
 }
 

@@ -44,7 +44,8 @@ def build_definitions(sources: Sequence[SourceDefinition]) -> Definitions:
         executor=in_process_executor,
         resources={
             "warehouse": Warehouse(url=EnvVar("WAREHOUSE_URL"), pii_key=EnvVar("PIPELINES_PII_KEY"),
-                                   retention_days=EnvVar.int("PIPELINES_RETENTION_DAYS")),
+                                   retention_days=EnvVar.int("PIPELINES_RETENTION_DAYS"),
+                                   keep_months=EnvVar.int("PIPELINES_KEEP_MONTHS")),
             "model_settings": ModelSettings(phone_default_region=EnvVar("PHONE_DEFAULT_REGION")),
             "reporting": ReportingSettings(timezone=EnvVar("PIPELINES_REPORTING_TIMEZONE")),
             **{source.name: source.bound_resource() for source in sources},

@@ -1,6 +1,7 @@
 """The retention job: once a day, message content older than PIPELINES_RETENTION_DAYS leaves
-the warehouse (pipelines/warehouse/retention.py). Off by default: with the setting at 0 the
-job runs and removes nothing."""
+the warehouse, and months older than PIPELINES_KEEP_MONTHS are dropped whole
+(pipelines/warehouse/retention.py). Off by default: with both settings at 0 the job runs and
+removes nothing."""
 
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,7 +17,7 @@ from dagster import (
 
 from pipelines.model import clock
 from pipelines.warehouse.resource import Warehouse
-from pipelines.warehouse.retention import ContentFields, purge_content
+from pipelines.warehouse.retention import ContentFields, drop_months_before, purge_content
 
 
 def retention_job(sources: Sequence[ContentFields]) -> tuple[JobDefinition, ScheduleDefinition]:
@@ -34,11 +35,28 @@ def retention_job(sources: Sequence[ContentFields]) -> tuple[JobDefinition, Sche
         context.log.info(f"content before {cutoff.isoformat()} removed from "
                          + ", ".join(f"{name}: {rows} rows" for name, rows in purged.items()))
 
+    @op(name="drop_expired_months")
+    def drop_months(context: OpExecutionContext, warehouse: Warehouse) -> None:
+        """Drop the month partitions of events and landed records older than the months kept.
+        The vendors keep a year; the warehouse keeps what it is told, every month by default."""
+        if warehouse.keep_months <= 0:
+            context.log.info("every month is kept (PIPELINES_KEEP_MONTHS is 0): nothing dropped")
+            return
+        this_month = clock.today().replace(day=1)
+        index = this_month.year * 12 + this_month.month - 1 - (warehouse.keep_months - 1)
+        cutoff = this_month.replace(year=index // 12, month=index % 12 + 1)
+        with warehouse.connect() as conn:
+            dropped = drop_months_before(conn, cutoff)
+        context.log.info(f"months before {cutoff.isoformat()} dropped: "
+                         + (", ".join(month.strftime("%Y-%m") for month in dropped) or "none left"))
+
     @job(name="warehouse_retention", description=(
         "Removes message bodies, preview links and quarantined payloads older than "
-        "PIPELINES_RETENTION_DAYS (off when 0)."))
+        "PIPELINES_RETENTION_DAYS (off when 0), and drops whole months of events and landed "
+        "records older than PIPELINES_KEEP_MONTHS (off when 0)."))
     def retention() -> None:
         purge()
+        drop_months()
 
     schedule = ScheduleDefinition(job=retention, cron_schedule="30 4 * * *", execution_timezone="UTC",
                                   default_status=DefaultScheduleStatus.STOPPED)

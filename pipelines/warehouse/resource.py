@@ -31,6 +31,9 @@ class Warehouse(ConfigurableResource):  # type: ignore[type-arg]  # generic in i
     retention_days: int = Field(default=0, ge=0, description=(
         "days message bodies, preview links and quarantined payloads are kept; 0 keeps them "
         "(PIPELINES_RETENTION_DAYS)"))
+    keep_months: int = Field(default=0, ge=0, description=(
+        "whole months of events and landed records kept, the current one included; older month "
+        "partitions are dropped. 0 keeps every month (PIPELINES_KEEP_MONTHS)"))
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         if pending := pending_migrations(self.url):

@@ -85,3 +85,26 @@ def test_old_content_goes_and_the_rest_stays(warehouse: psycopg.Connection, old_
     after = events_snapshot(warehouse)
     assert run_job("warehouse_retention").success  # idempotent: nothing more to remove
     assert events_snapshot(warehouse) == after
+
+
+def test_months_older_than_those_kept_are_dropped_whole(warehouse: psycopg.Connection, stack: LocalStack,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 12 months kept, the month a year before this one goes whole (its first and last
+    day), and the eleventh month back stays whole: this month counts as the first kept."""
+    this_month = clock.today().replace(day=1)
+    year_ago = this_month.replace(year=this_month.year - 1)
+    kept_first = (year_ago + timedelta(days=32)).replace(day=1)
+    gone_last = kept_first - timedelta(days=1)
+    for day in (year_ago, gone_last, kept_first, clock.today()):
+        load_day(stack, day)
+    monkeypatch.setenv("PIPELINES_KEEP_MONTHS", "12")
+    assert run_job("warehouse_retention").success
+    assert [row[0] for row in warehouse.execute(
+        "SELECT partition_date FROM core.message_events ORDER BY 1")] == [kept_first, clock.today()]
+    assert [row[0] for row in warehouse.execute(
+        "SELECT partition_date FROM raw.webex_transactions ORDER BY 1")] == [kept_first, clock.today()]
+    # The quarantine is not partitioned: its rows follow PIPELINES_RETENTION_DAYS, not the months.
+    assert warehouse.execute("SELECT count(*) FROM ops.quarantine").fetchone() == (4,)
+    after = events_snapshot(warehouse)
+    assert run_job("warehouse_retention").success
+    assert events_snapshot(warehouse) == after
