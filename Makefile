@@ -49,9 +49,10 @@ migrate: $(STAMP)  ## apply the warehouse migrations (roles included) as the mig
 dashboards: $(STAMP)  ## Superset on the marts, as the analyst role, its dashboards imported from dashboards/superset
 	$(BIN)/python -m local_stack dashboards
 
-bench: $(STAMP)  ## throughput and memory against same-run baselines; Webex at 100,000 keys
+bench: $(STAMP)  ## throughput and memory against same-run baselines; Webex at 100,000 keys; 100k vs 10M rows present
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.webex_scale
+	$(BIN)/python -m bench.growth
 
 install: $(STAMP)
 

@@ -41,3 +41,19 @@ def test_the_webex_scale_benchmark_runs_every_phase(tmp_path, instant: datetime)
     phases = {line.split()[0] for line in run.stdout.splitlines()[2:6]}
     assert phases == {"refresh", "first", "next", "20"}
     assert "every key pulled once at 20 req/s" in run.stdout
+
+
+def test_the_growth_benchmark_loads_and_queries_at_every_size(tmp_path, instant: datetime) -> None:
+    run = subprocess.run([sys.executable, "-m", "bench.growth", "--sizes", "2000", "8000",
+                          "--records", "1000", "--repeats", "1"], cwd=PROJECT_ROOT,
+                         env=child_run_env(tmp_path, instant), capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    sizes = [line.split() for line in run.stdout.split("\n\n")[1].splitlines()[1:-1]]
+    assert [(row[0], row[1]) for row in sizes] == [("2,000", "1,000"), ("8,000", "1,000")]
+    queries = [line for line in run.stdout.split("\n\n")[2].splitlines()[1:-1]]
+    assert len(queries) == 6
+    # The last 7 days read the bench day's month and at most the one before, of the year's
+    # 13 months and the one made ahead.
+    last_week = [line for line in queries if line.strip().startswith("last 7 days")]
+    assert all(line.split()[-3] in {"1", "2"} and int(line.split()[-1]) >= 13 for line in last_week), last_week
