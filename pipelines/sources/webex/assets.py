@@ -12,7 +12,7 @@ covers rows that are not there, and thousands of small keys do not pay a transac
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -123,7 +123,11 @@ def load_increments(conn: psycopg.Connection, batch: list[tuple[KeyIncrement, Pu
     watermark, truncations and next due time commit together."""
     pages = [Page(records=increment.transactions, context={"key": increment.window.key})
              for increment, _ in batch]
-    stats = load_pages(conn, _SCOPE, pages, mapper, stamp=stamp, run_id=run_id,
+    # The month partitions its rows need are made before the load (tenant-local windows: a day
+    # either side for the UTC days their times fall on).
+    days = (min(increment.window.first for increment, _ in batch) - timedelta(days=1),
+            max(increment.window.last for increment, _ in batch) + timedelta(days=1))
+    stats = load_pages(conn, replace(_SCOPE, days=days), pages, mapper, stamp=stamp, run_id=run_id,
                        record_state=partial(record_batch_state, [state for _, state in batch], pulled_at))
     stats.scope = f"{len(batch)} keys"
     stats.pages = sum(increment.requests for increment, _ in batch)  # answers read
@@ -132,20 +136,18 @@ def load_increments(conn: psycopg.Connection, batch: list[tuple[KeyIncrement, Pu
 
 @dataclass
 class Spending:
-    """What a run has spent of its budget: it starts no key once its calls, plus one for each
-    key under way, reach the request budget, or once its time is up. A key under way may still
-    split its window, so a run can end a few calls over; never a key more."""
+    """What a run has spent of its budget: it starts no key once what it has committed (its
+    calls, plus one for each key started that has made none yet: WebexSession.committed)
+    reaches the request budget, or once its time is up. A key under way may still split its
+    window, so a run can end a few calls over; never a key more."""
 
     budget: RunBudget
     started_at: float = field(default_factory=time.monotonic)
-    keys_started: int = 0
-    keys_done: int = 0
 
-    def allows_another(self, calls: int) -> bool:
+    def allows_another(self, committed: int) -> bool:
         if time.monotonic() - self.started_at >= self.budget.seconds:
             return False
-        in_flight = self.keys_started - self.keys_done
-        return self.budget.requests is None or calls + in_flight < self.budget.requests
+        return self.budget.requests is None or committed < self.budget.requests
 
 
 def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Warehouse,
@@ -190,9 +192,8 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
 
         def windows() -> Iterator[KeyWindow]:
             for key in due:
-                if not spending.allows_another(api.calls):
+                if not spending.allows_another(api.committed):
                     return
-                spending.keys_started += 1
                 yield key_window(key.key, key.loaded_through, today, initial_days=client.initial_days,
                                  lookback_days=client.lookback_days)
 
@@ -213,7 +214,6 @@ def load_keys(context: AssetExecutionContext, client: WebexClient, warehouse: Wa
 
         with closing(api.fetch_keys(windows())) as fetched:
             for done, result in enumerate(fetched, start=1):
-                spending.keys_done += 1
                 if isinstance(result, KeyFailure):
                     consecutive += 1
                     _fail_key(context, result, consecutive, hide, stop=consecutive >= give_up_after)
