@@ -176,7 +176,8 @@ class WebexSession:
     """An open connection to Webex for one run, usable from several threads.
 
     VendorHttp counts calls and retries without locks, so each thread gets its own (with its
-    own connection pool); the session adds their counters up."""
+    own connection pool); the session adds their counters up, and counts what a run has
+    committed of its request budget (`committed`)."""
 
     def __init__(self, make_http: Callable[[], VendorHttp], path: str, count: int,
                  max_concurrency: int) -> None:
@@ -184,6 +185,8 @@ class WebexSession:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._clients: list[VendorHttp] = []
+        self._queued = 0  # keys handed to the pool that no worker has picked up yet
+        self._under_way: dict[VendorHttp, int] = {}  # a worker's layer -> its calls at its key's start
         self.path = path
         self.endpoint = f"GET {path}"
         self.count = count
@@ -209,6 +212,18 @@ class WebexSession:
     def retries(self) -> int:
         with self._lock:
             return sum(http.retries for http in self._clients)
+
+    @property
+    def committed(self) -> int:
+        """The calls made, plus one for each key started that has made none yet: the least
+        the keys started will cost. Each worker's count is read once, so a key counts its first
+        call once, as that call or as its reservation, however far the workers have got."""
+        with self._lock:
+            committed = self._queued
+            for http in self._clients:
+                calls = http.calls
+                committed += calls + (1 if self._under_way.get(http) == calls else 0)
+            return committed
 
     def close(self) -> None:
         with self._lock:
@@ -243,6 +258,8 @@ class WebexSession:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         yield future.result()
+                with self._lock:
+                    self._queued += 1
                 pending.add(pool.submit(self._fetch_or_fail, window))
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -253,9 +270,24 @@ class WebexSession:
 
     def _fetch_or_fail(self, window: KeyWindow) -> KeyIncrement | KeyFailure:
         try:
-            return self.fetch_key(window)
+            with self._key_under_way(self.http):
+                return self.fetch_key(window)
         except VendorError as error:
             return KeyFailure(window, error)
+
+    @contextmanager
+    def _key_under_way(self, http: VendorHttp) -> Iterator[None]:
+        """A key picked up by this worker: its reservation stays until `http` counts its first
+        call, in one step with leaving the queue, so `committed` never counts it twice or not
+        at all."""
+        with self._lock:
+            self._queued -= 1
+            self._under_way[http] = http.calls
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._under_way[http]
 
 
 def transactions_of(body: Any, endpoint: str) -> list[Any]:

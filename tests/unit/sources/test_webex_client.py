@@ -3,11 +3,13 @@ HTTP 200, retries on "later" codes, and bounded concurrency over many keys."""
 
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date
 
 import httpx
 import pytest
 
+from pipelines.sources.webex.assets import Spending
 from pipelines.sources.webex.client import KeyFailure, KeyIncrement, KeyWindow, RunBudget, WebexClient
 from pipelines.transport.http import RetryPolicy, VendorError
 
@@ -148,6 +150,40 @@ def test_keys_are_fetched_only_a_bounded_distance_ahead_of_the_consumer() -> Non
         assert len(asked) <= 2 * 2 + 1
         fetched.close()  # stopping early cancels the rest
         assert len(asked) <= 2 * 2 + 1
+
+
+def test_a_budget_of_n_requests_starts_n_keys_however_far_the_workers_have_got() -> None:
+    """Each key started counts once against the budget: as its reservation until its first call
+    goes, then as that call. A key whose call has gone but whose answer the run has not read
+    yet once counted twice, so on a loaded machine a budget of 3 started only 2 keys."""
+    went = threading.Semaphore(0)
+    release = threading.Event()
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        went.release()  # the call is counted before it reaches the transport
+        release.wait(5)
+        return httpx.Response(200, json=[])
+
+    spending = Spending(RunBudget(requests=3, seconds=3_600, requests_per_second=0))
+    committed: list[int] = []
+    webex = client(max_concurrency=4)
+    with webex.session(transport=httpx.MockTransport(respond), retry=FAST) as api:
+        def windows() -> Iterator[KeyWindow]:
+            try:
+                for n in range(5):
+                    committed.append(api.committed)
+                    if not spending.allows_another(committed[-1]):
+                        return
+                    yield KeyWindow(f"k{n}", DAY, DAY)
+                    went.acquire()  # a slow run: this key's call has gone, its answer is unread
+            finally:
+                release.set()
+
+        results = list(api.fetch_keys(windows()))
+        assert (api.calls, api.committed) == (3, 3)
+    assert committed == [0, 1, 2, 3]
+    assert sorted(result.window.key for result in results if isinstance(result, KeyIncrement)) \
+        == ["k0", "k1", "k2"]
 
 
 @pytest.mark.parametrize(("rate", "concurrent", "in_run", "shards", "expected"), [
