@@ -38,6 +38,9 @@ DEFAULT_RATE = 20
 def seed_customers(admin_url: str, keys: int) -> None:
     """`keys` sandbox SMS recipients in core.message_events, one message each."""
     with psycopg.connect(admin_url) as conn:
+        # Written directly, not by a load: the month partition is made as a load would make it.
+        conn.execute("SELECT core.ensure_month_partitions(ARRAY[(now() - make_interval(days => %(ago)s))::date])",
+                     {"ago": SEEN_DAYS_AGO})
         conn.execute("""
             INSERT INTO core.message_events (event_id, source, channel, direction, event_type,
                                              occurred_at, recipient, partition_date, sandbox)

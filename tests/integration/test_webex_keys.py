@@ -52,6 +52,8 @@ def pulled_by(conn: psycopg.Connection) -> dict[str, str | None]:
 
 def add_event(conn: psycopg.Connection, event_id: str, channel: str, recipient: str,
               occurred_at: datetime, *, sandbox: bool = True) -> None:
+    # Written directly, not by a load: its month partition is made as a load would make it.
+    conn.execute("SELECT core.ensure_month_partitions(ARRAY[%s::date])", (occurred_at.date(),))
     conn.execute("""
         INSERT INTO core.message_events (event_id, source, channel, direction, event_type,
                                          occurred_at, recipient, partition_date, sandbox)
