@@ -38,9 +38,19 @@ CONTENTS = {
 }
 KILL_AFTER_S = (0.8, 1.6, 2.4, 3.2, 4.0, 4.8, 5.6, 6.4, 7.2, 8.0)
 KILL_POSTGRES_TOO = 4.0
-# Into the first start of an empty local directory: imports, initdb, the server's first start,
-# migrations, Dagster's storage, the sandbox.
-FIRST_START_KILLS_S = (0.3, 0.7, 1.2, 2.0, 3.0, 4.0)
+# Into the first start of an empty local directory, one kill in each of its phases, each told by
+# what the start has left on disk so far (not by a time: on a busy machine, 0.3 to 3.0 s after
+# the start were all still in the imports, with nothing on disk, and no kill reached the
+# migrations). A name: the path under the local directory whose appearance is that phase
+# (None: from the start), and the seconds to wait after it.
+FIRST_START_KILLS = {
+    "imports": (None, 0.3),                   # nothing on disk yet
+    "initdb": ("pgdata.building", 0.0),       # initialized beside its final place
+    "the server's first start": ("pgdata", 0.0),  # renamed into place, the server starting
+    "migrations": ("pgdata/postmaster.pid", 0.5),  # the server up: roles, migrations, then
+                                                   # Dagster's storage (each of its steps: test_dagster_storage)
+    "the sandbox": ("dagster", 0.0),          # Dagster's home made, the sandbox starting
+}
 
 
 def start(local_dir: Path, instant: datetime, days: int = 2) -> subprocess.Popen:
@@ -106,13 +116,18 @@ def test_killed_runs_leave_exactly_what_a_clean_run_leaves(tmp_path: Path, insta
 
 def test_a_first_start_killed_at_any_instant_leaves_a_startable_system(
         tmp_path: Path, instant: datetime) -> None:
-    for delay in FIRST_START_KILLS_S:
-        local_dir = tmp_path / f"killed-after-{delay}s"
+    for phase, (sign, delay) in FIRST_START_KILLS.items():
+        local_dir = tmp_path / f"killed-in-{phase.replace(' ', '-')}"
         process = start(local_dir, instant, days=1)
+        deadline = time.monotonic() + 120
+        while sign is not None and not (local_dir / sign).exists():
+            assert process.poll() is None and time.monotonic() < deadline, f"{phase} never began"
+            time.sleep(0.01)
         time.sleep(delay)
+        assert process.poll() is None, f"the start ended before the kill in {phase}"
         os.killpg(process.pid, signal.SIGKILL)  # make run, its sandbox, initdb, pg_ctl...
         process.wait()
         process.stdout.close()
         run_to_the_end(local_dir, instant, days=1)  # starts, repairs what the kill left, loads
         loaded = contents(local_dir)
-        assert loaded["core.message_events"] and loaded["raw"], delay
+        assert loaded["core.message_events"] and loaded["raw"], phase
