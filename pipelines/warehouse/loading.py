@@ -238,10 +238,14 @@ class ScopeLoad:
         # Rows outside the months made before the load (a vendor's stray old record) get their
         # partition here, inside the load: rare, and it holds a lock on the table until commit.
         cursor.execute(query("ensure_stage_partitions"))
-        cursor.execute(event_sql.relocate_moved(raw_table), {"move_window": MOVE_WINDOW_DAYS})
+        # Planned afresh for every chunk, never prepared (psycopg prepares a statement from its
+        # fifth run): a plan kept from the first chunks reads the month being loaded as the
+        # empty table it was then, and scans it whole for every staged row once it has grown.
+        cursor.execute(event_sql.relocate_moved(raw_table), {"move_window": MOVE_WINDOW_DAYS},
+                       prepare=False)
         _raw_moved, events_moved = fetch_one(cursor)
         self.stats.moved += events_moved
-        cursor.execute(event_sql.merge_stage(raw_table), {"run_id": self._run_id})
+        cursor.execute(event_sql.merge_stage(raw_table), {"run_id": self._run_id}, prepare=False)
         inserted, updated, unknown_seen = fetch_one(cursor)
         self.stats.inserted += inserted
         self.stats.updated += updated
