@@ -35,10 +35,14 @@ _NO_EVENT = (None,) * len(event_sql.STAGED_COLUMNS)  # a rejected record's event
 _ATTRIBUTES = MessageEvent._fields.index("attributes")
 
 # How far (in days) a record's partition day may move between loads and still be found and
-# moved rather than kept twice (sql/queries/relocate_moved.sql): a vendor's corrected time or a
-# changed time zone moves a record by hours, and a month of slack keeps the probe to at most
-# three month partitions.
-MOVE_WINDOW_DAYS = 31
+# moved rather than kept twice (sql/queries/relocate_moved.sql). What can move one: a changed
+# time zone (the SenderGuide account's, the Webex tenant's) moves a local day by at most one; a
+# CINNOX campaign's send day and a Webex deployment date are when it was sent. (mGage's and
+# SenderGuide's timestamps are part of their ids: a corrected one is another record.) Three days
+# hold those with room, and keep the look-up to the loaded day's month but for the three days
+# at either end of it: every staged record is probed, so its cost must not grow with the table.
+# A move further than that is kept twice, and the events check reports the duplicate id.
+MOVE_WINDOW_DAYS = 3
 
 # Month partitions a load makes beyond the last day it writes, so that the month after next
 # exists before its first row arrives: creating one locks the table for a moment, which is

@@ -4,10 +4,10 @@
 -- its status, so that the merge that follows updates it (and records a status change) instead
 -- of keeping the record twice. A partitioned table's keys include the partition day, so only
 -- this step keeps one row per record.
--- A record is looked for within %(move_window)s days of its staged day: an index probe into
--- the one to three month partitions of that range (pruned per record at run time), however
--- many months the warehouse holds. A move further than that would be kept twice; the events
--- check (duplicate event ids) reports it.
+-- A record is looked for within a few days of its staged day (MOVE_WINDOW_DAYS, and why, in
+-- pipelines/warehouse/loading.py): an index probe into the month partition of that range, two
+-- near a month's ends (pruned per record at run time), however many months the warehouse
+-- holds. A move further than that would be kept twice; the events check reports it.
 WITH incoming AS (
     SELECT DISTINCT ON (record_id) record_id, partition_date
     FROM stage_records
