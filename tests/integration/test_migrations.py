@@ -1,4 +1,4 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +26,26 @@ def scratch_database(stack: LocalStack, name: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@contextmanager
+def migrated_before(stack: LocalStack, name: str, first_pending: str) -> Iterator[tuple[str, Callable[[], None]]]:
+    """A scratch database migrated up to `first_pending` (excluded): its URL, and a function
+    that applies the rest, for data written under the older schema to meet the newer."""
+    with scratch_database(stack, name) as url:
+        backend = get_backend(sqlalchemy_url(url))
+        try:
+            migrations = read_migrations(str(MIGRATIONS_DIR))
+            with backend.lock():
+                backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < first_pending)))
+
+            def apply_the_rest() -> None:
+                with backend.lock():
+                    backend.apply_migrations(backend.to_apply(migrations))
+
+            yield url, apply_the_rest
+        finally:
+            backend.connection.close()
 
 
 def test_migrations_are_recorded_and_reapplying_is_a_no_op(stack: LocalStack) -> None:
@@ -85,39 +105,31 @@ def test_a_migrator_killed_while_holding_the_lock_does_not_block_the_next(stack:
 def test_the_webex_watermarks_move_into_the_followed_keys_one_row_per_customer(stack: LocalStack) -> None:
     """0008 replaces ops.webex_key_state: spellings of one customer merge into one key, with
     the furthest watermark, and their truncated days follow, the latest report of a day kept."""
-    with scratch_database(stack, "webex_keys_migration") as url:
-        backend = get_backend(sqlalchemy_url(url))
-        try:
-            migrations = read_migrations(str(MIGRATIONS_DIR))
-            with backend.lock():
-                backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < "0008")))
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("""
-                    INSERT INTO ops.webex_key_state (key, loaded_through, run_id, updated_at) VALUES
-                        ('+919812345670', '2026-11-10', 'r1', '2026-11-10 10:00Z'),
-                        ('919812345670',  '2026-11-12', 'r2', '2026-11-12 10:00Z'),
-                        ('Pat@Example.com', '2026-11-11', 'r3', '2026-11-11 10:00Z')""")
-                conn.execute("""
-                    INSERT INTO ops.webex_truncations (key, local_date, returned, detected_at) VALUES
-                        ('+919812345670', '2026-11-09', 50, '2026-11-09 10:00Z'),
-                        ('919812345670',  '2026-11-09', 50, '2026-11-12 10:00Z'),
-                        ('Pat@Example.com', '2026-11-08', 50, '2026-11-11 10:00Z')""")
-            with backend.lock():
-                backend.apply_migrations(backend.to_apply(migrations))
-            with psycopg.connect(url) as conn:
-                keys = conn.execute("SELECT key, loaded_through::text, run_id, configured OR listed "
-                                    "FROM ops.webex_keys ORDER BY key").fetchall()
-                cuts = conn.execute("SELECT key, local_date::text, detected_at::date::text "
-                                    "FROM ops.webex_truncations ORDER BY key").fetchall()
-                old = conn.execute("SELECT to_regclass('ops.webex_key_state')").fetchone()
-            # Followed again once WEBEX_KEYS or the audience lists them.
-            assert keys == [("919812345670", "2026-11-12", "r2", False),
-                            ("pat@example.com", "2026-11-11", "r3", False)]
-            assert cuts == [("919812345670", "2026-11-09", "2026-11-12"),
-                            ("pat@example.com", "2026-11-08", "2026-11-11")]
-            assert old == (None,)
-        finally:
-            backend.connection.close()
+    with migrated_before(stack, "webex_keys_migration", "0008") as (url, apply_the_rest):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("""
+                INSERT INTO ops.webex_key_state (key, loaded_through, run_id, updated_at) VALUES
+                    ('+919812345670', '2026-11-10', 'r1', '2026-11-10 10:00Z'),
+                    ('919812345670',  '2026-11-12', 'r2', '2026-11-12 10:00Z'),
+                    ('Pat@Example.com', '2026-11-11', 'r3', '2026-11-11 10:00Z')""")
+            conn.execute("""
+                INSERT INTO ops.webex_truncations (key, local_date, returned, detected_at) VALUES
+                    ('+919812345670', '2026-11-09', 50, '2026-11-09 10:00Z'),
+                    ('919812345670',  '2026-11-09', 50, '2026-11-12 10:00Z'),
+                    ('Pat@Example.com', '2026-11-08', 50, '2026-11-11 10:00Z')""")
+        apply_the_rest()
+        with psycopg.connect(url) as conn:
+            keys = conn.execute("SELECT key, loaded_through::text, run_id, configured OR listed "
+                                "FROM ops.webex_keys ORDER BY key").fetchall()
+            cuts = conn.execute("SELECT key, local_date::text, detected_at::date::text "
+                                "FROM ops.webex_truncations ORDER BY key").fetchall()
+            old = conn.execute("SELECT to_regclass('ops.webex_key_state')").fetchone()
+        # Followed again once WEBEX_KEYS or the audience lists them.
+        assert keys == [("919812345670", "2026-11-12", "r2", False),
+                        ("pat@example.com", "2026-11-11", "r3", False)]
+        assert cuts == [("919812345670", "2026-11-09", "2026-11-12"),
+                        ("pat@example.com", "2026-11-08", "2026-11-11")]
+        assert old == (None,)
 
 
 def test_a_migration_and_its_record_commit_together(stack: LocalStack, monkeypatch) -> None:

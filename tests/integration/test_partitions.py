@@ -6,16 +6,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
-from yoyo import get_backend, read_migrations
 
 from local_stack.launcher import LocalStack
 from pipelines.model.events import MessageEvent, make_event_id
-from pipelines.paths import MIGRATIONS_DIR
 from pipelines.transport.paging import Page
 from pipelines.warehouse.loading import LoadScope, LoadTarget, Stamp, load_pages
 from pipelines.warehouse.retention import drop_months_before
-from pipelines.warehouse.urls import sqlalchemy_url
-from tests.integration.test_migrations import scratch_database
+from tests.integration.test_migrations import migrated_before
 
 TARGET = LoadTarget(source="webex", raw_table="raw.webex_transactions")
 STAMP = Stamp(pii_key="test-pii-key")
@@ -104,50 +101,42 @@ def test_retention_drops_whole_months_before_the_cutoff_and_nothing_else(
 
 
 def test_an_unpartitioned_warehouse_moves_to_months_without_losing_a_row(stack: LocalStack) -> None:
-    with scratch_database(stack, "partition_migration") as url:
-        backend = get_backend(sqlalchemy_url(url))
-        try:
-            migrations = read_migrations(str(MIGRATIONS_DIR))
-            with backend.lock():
-                backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < "0013")))
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("""
-                    INSERT INTO core.message_events (event_id, source, channel, direction, event_type,
-                        status_raw, occurred_at, recipient, campaign_id, partition_date, recipient_pseudonym)
-                    SELECT 'mgage:' || n, 'mgage', 'sms', 'outbound', 'sent', 'Sent',
-                           timestamptz '2026-10-15 00:00Z' + n * interval '1 hour', '+1555' || n, 'p1',
-                           (timestamptz '2026-10-15 00:00Z' + n * interval '1 hour')::date, 'ps' || n
-                    FROM generate_series(1, 1500) AS n""")  # Oct 15 .. Dec 16: three months
-                conn.execute("""
-                    INSERT INTO raw.mgage_messages (record_id, partition_date, context, payload)
-                    SELECT event_id, partition_date, '{}', jsonb_build_object('n', event_id)
-                    FROM core.message_events""")
-                before = {table: conn.execute(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) "  # fixed names
-                                              f"FROM {table} AS t").fetchone() for table in PARTITIONED}
-                view_before = conn.execute("SELECT count(*), count(DISTINCT recipient_pseudonym) "
-                                           "FROM marts.message_events").fetchone()
-            with backend.lock():
-                backend.apply_migrations(backend.to_apply(migrations))
-            with psycopg.connect(url) as conn:
-                after = {table: conn.execute(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) "  # fixed names
-                                             f"FROM {table} AS t").fetchone() for table in PARTITIONED}
-                assert after == before
-                assert conn.execute("SELECT count(*), count(DISTINCT recipient_pseudonym) "
-                                    "FROM marts.message_events").fetchone() == view_before == (1500, 1500)
-                for table in PARTITIONED:
-                    assert conn.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass",
-                                        (table,)).fetchone() == ("p",)
-                assert months(conn, "core.message_events") == ["2026_10", "2026_11", "2026_12"]
-                assert months(conn, "raw.webex_transactions") == ["2026_10", "2026_11", "2026_12"]
-                indexes = {row[0] for row in conn.execute(
-                    "SELECT indexname FROM pg_indexes WHERE schemaname = 'core' AND tablename = 'message_events'")}
-                assert {"message_events_pkey", "message_events_recipient_idx", "message_events_campaign_idx",
-                        "message_events_recipient_pseudonym_idx", "message_events_linked_idx",
-                        "message_events_occurred_at_brin"} <= indexes
-                assert conn.execute("SELECT has_table_privilege('warehouse_loader', 'core.message_events', "
-                                    "'INSERT'), has_table_privilege('pii_reader', 'raw.mgage_messages', "
-                                    "'SELECT'), has_table_privilege('analyst', 'core.message_events', "
-                                    "'SELECT')").fetchone() == (True, True, False)
-                assert conn.execute("SELECT to_regclass('core.message_events_unpartitioned')").fetchone() == (None,)
-        finally:
-            backend.connection.close()
+    with migrated_before(stack, "partition_migration", "0013") as (url, apply_the_rest):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("""
+                INSERT INTO core.message_events (event_id, source, channel, direction, event_type,
+                    status_raw, occurred_at, recipient, campaign_id, partition_date, recipient_pseudonym)
+                SELECT 'mgage:' || n, 'mgage', 'sms', 'outbound', 'sent', 'Sent',
+                       timestamptz '2026-10-15 00:00Z' + n * interval '1 hour', '+1555' || n, 'p1',
+                       (timestamptz '2026-10-15 00:00Z' + n * interval '1 hour')::date, 'ps' || n
+                FROM generate_series(1, 1500) AS n""")  # Oct 15 .. Dec 16: three months
+            conn.execute("""
+                INSERT INTO raw.mgage_messages (record_id, partition_date, context, payload)
+                SELECT event_id, partition_date, '{}', jsonb_build_object('n', event_id)
+                FROM core.message_events""")
+            before = {table: conn.execute(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) "  # fixed names
+                                          f"FROM {table} AS t").fetchone() for table in PARTITIONED}
+            view_before = conn.execute("SELECT count(*), count(DISTINCT recipient_pseudonym) "
+                                       "FROM marts.message_events").fetchone()
+        apply_the_rest()
+        with psycopg.connect(url) as conn:
+            after = {table: conn.execute(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) "  # fixed names
+                                         f"FROM {table} AS t").fetchone() for table in PARTITIONED}
+            assert after == before
+            assert conn.execute("SELECT count(*), count(DISTINCT recipient_pseudonym) "
+                                "FROM marts.message_events").fetchone() == view_before == (1500, 1500)
+            for table in PARTITIONED:
+                assert conn.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass",
+                                    (table,)).fetchone() == ("p",)
+            assert months(conn, "core.message_events") == ["2026_10", "2026_11", "2026_12"]
+            assert months(conn, "raw.webex_transactions") == ["2026_10", "2026_11", "2026_12"]
+            indexes = {row[0] for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'core' AND tablename = 'message_events'")}
+            assert {"message_events_pkey", "message_events_recipient_idx", "message_events_campaign_idx",
+                    "message_events_recipient_pseudonym_idx", "message_events_linked_idx",
+                    "message_events_occurred_at_brin"} <= indexes
+            assert conn.execute("SELECT has_table_privilege('warehouse_loader', 'core.message_events', "
+                                "'INSERT'), has_table_privilege('pii_reader', 'raw.mgage_messages', "
+                                "'SELECT'), has_table_privilege('analyst', 'core.message_events', "
+                                "'SELECT')").fetchone() == (True, True, False)
+            assert conn.execute("SELECT to_regclass('core.message_events_unpartitioned')").fetchone() == (None,)
