@@ -13,8 +13,9 @@ CREATE TEMP TABLE stage_records (
 ) ON COMMIT DROP;
 
 CREATE TEMP TABLE stage_keys (
-    record_id text    COLLATE "C" NOT NULL,
-    rejected  boolean NOT NULL
+    record_id      text    COLLATE "C" NOT NULL,
+    partition_date date,
+    rejected       boolean NOT NULL
 ) ON COMMIT DROP;
 -- Probed once per merged row (was its record staged by an earlier chunk?) and by the quarantine.
 CREATE INDEX ON stage_keys (record_id)
