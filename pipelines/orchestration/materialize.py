@@ -99,6 +99,13 @@ class RangeLoad:
     def total(self, name: str) -> int:
         return sum(getattr(load, name) for load in self.loads)
 
+    def days(self) -> tuple[date, date] | None:
+        """The first and last partition days the run's loads were for."""
+        spans = [load.days for load in self.loads if load.days is not None]
+        if not spans:
+            return None
+        return min(first for first, _ in spans), max(last for _, last in spans)
+
     def metadata(self) -> dict[str, Any]:
         return {"scopes": len(self.loads), "api_calls": self.api_calls, "retries": self.retries,
                 "duration_s": round(self.duration_s, 2)} | {
@@ -153,9 +160,10 @@ def results(warehouse: Warehouse, source: str, raw_key: AssetKey, events_key: As
     if len(loads) < len(outcome.loads):
         table += f"\n\n… and {len(outcome.loads) - len(loads)} more scopes with fewer changes"
     raw_meta = common | {"per_scope": MetadataValue.md(table)}
+    first, last = outcome.days() or (date.max, date.min)  # no load: an empty preview
     with warehouse.engine().connect() as conn:
         preview = pd.read_sql(text(query("preview_events")), conn, params={
-            "source": source})
+            "source": source, "first": first, "last": last})
     events_meta = common | {"preview": MetadataValue.md(preview.to_markdown(index=False))}
     return (MaterializeResult(asset_key=raw_key, metadata=raw_meta),
             MaterializeResult(asset_key=events_key, metadata=events_meta))

@@ -172,9 +172,11 @@ class LoadStats:
     unchanged: int = 0
     unknown_status: int = 0
     moved: int = 0  # records loaded before under another partition day, moved to this one
+    # The first and last partition days the load was for (its day, or its scope's days).
+    days: tuple[date, date] | None = None
 
     def as_metadata(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {name: value for name, value in vars(self).items() if name != "days"}
 
 
 # Writes a load's state (ops.partition_loads, a watermark...) inside the load's transaction.
@@ -360,7 +362,9 @@ def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page]
                record_state: StateRecorder = record_partition_load) -> LoadStats:
     """Load one scope from its pages, end to end: fetched and mapped in a background thread,
     copied and merged in this one."""
-    stats = LoadStats(source=scope.target.source, scope=scope.key)
+    day = scope.partition_date
+    stats = LoadStats(source=scope.target.source, scope=scope.key,
+                      days=(day, day) if day is not None else scope.days)
     prepared = prefetch((list(stage_rows(page, mapper, scope, stats, stamp)) for page in pages),
                         PREFETCH_PAGES)
     with load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:

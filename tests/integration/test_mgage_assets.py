@@ -57,6 +57,9 @@ def test_a_partition_loads_exactly_what_the_sandbox_holds(warehouse: psycopg.Con
     assert meta["records_fetched"] == expected + meta["out_of_window"] + meta["duplicates"]
     assert meta["inserted"] == expected and meta["quarantined"] == 0
     assert meta["api_calls"] >= 4
+    # The preview samples what the run loaded (its partition's rows): ten of them.
+    preview_rows = [line for line in meta["preview"].splitlines()[2:] if line.startswith("|")]
+    assert len(preview_rows) == min(10, expected)
 
 
 def test_normalized_rows_follow_the_contract(warehouse: psycopg.Connection) -> None:
