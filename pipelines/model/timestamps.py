@@ -1,6 +1,6 @@
-"""Vendor timestamps to aware UTC datetimes."""
+"""Vendor timestamps to aware UTC datetimes, and the calendar months the warehouse is kept in."""
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 from pipelines.model.events import RecordRejected
 
@@ -26,3 +26,9 @@ def parse_vendor_time(value: object, zone: tzinfo = UTC) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00: beyond the last representable day
         raise RecordRejected("timestamp out of range") from None
+
+
+def month_start(day: date, months_later: int = 0) -> date:
+    """The first day of the month `months_later` months after `day`'s (negative: before)."""
+    index = day.year * 12 + day.month - 1 + months_later
+    return date(index // 12, index % 12 + 1, 1)

@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from pipelines.model import clock
+from pipelines.model.timestamps import month_start
 from pipelines.warehouse.resource import Warehouse
 from pipelines.warehouse.retention import ContentFields, drop_months_before, purge_content
 
@@ -42,9 +43,7 @@ def retention_job(sources: Sequence[ContentFields]) -> tuple[JobDefinition, Sche
         if warehouse.keep_months <= 0:
             context.log.info("every month is kept (PIPELINES_KEEP_MONTHS is 0): nothing dropped")
             return
-        this_month = clock.today().replace(day=1)
-        index = this_month.year * 12 + this_month.month - 1 - (warehouse.keep_months - 1)
-        cutoff = this_month.replace(year=index // 12, month=index % 12 + 1)
+        cutoff = month_start(clock.today(), -(warehouse.keep_months - 1))  # this month is kept
         with warehouse.connect() as conn:
             dropped = drop_months_before(conn, cutoff)
         context.log.info(f"months before {cutoff.isoformat()} dropped: "

@@ -19,6 +19,7 @@ import psycopg
 
 from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.model.pseudonyms import Pseudonyms
+from pipelines.model.timestamps import month_start
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
 from pipelines.warehouse.queries import fetch_one, query
@@ -132,17 +133,12 @@ class LoadScope:
             first, last = self.days
         else:
             return []
-        month, months = first.replace(day=1), []
-        ahead = _add_months(last.replace(day=1), MONTHS_AHEAD)
+        month, months = month_start(first), []
+        ahead = month_start(last, MONTHS_AHEAD)
         while month <= ahead:
             months.append(month)
-            month = _add_months(month, 1)
+            month = month_start(month, 1)
         return months
-
-
-def _add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def ensure_partitions(conn: psycopg.Connection, months: list[date]) -> int:
@@ -241,9 +237,12 @@ class ScopeLoad:
         self._close_copy()
         cursor = self._cursor
         raw_table = self._scope.target.raw_table
-        # Rows outside the months made before the load (a vendor's stray old record) get their
-        # partition here, inside the load: rare, and it holds a lock on the table until commit.
-        cursor.execute(query("ensure_stage_partitions"))
+        # A scope without a day of its own (Webex) dates its rows by their times: one outside the
+        # months made before the load (a vendor's stray old record) gets its partition here,
+        # inside the load: rare, and it holds a lock on the table until commit. A daily scope's
+        # rows all have its day, whose month was made before.
+        if self._scope.partition_date is None:
+            cursor.execute(query("ensure_stage_partitions"))
         # Planned afresh for every chunk, never prepared (psycopg prepares a statement from its
         # fifth run): a plan kept from the first chunks reads the month being loaded as the
         # empty table it was then, and scans it whole for every staged row once it has grown.

@@ -1,10 +1,10 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pipelines.model.events import RecordRejected
-from pipelines.model.timestamps import parse_vendor_time
+from pipelines.model.timestamps import month_start, parse_vendor_time
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -37,3 +37,14 @@ def test_a_timestamp_beyond_the_representable_range_is_rejected_not_raised() -> 
     # Its UTC instant falls after 9999-12-31: an OverflowError used to fail the whole load.
     with pytest.raises(RecordRejected, match="out of range"):
         parse_vendor_time("9999-12-31T23:59:59-01:00")
+
+
+@pytest.mark.parametrize(("day", "months_later", "expected"), [
+    (date(2026, 12, 31), 0, date(2026, 12, 1)),
+    (date(2026, 12, 2), 1, date(2027, 1, 1)),
+    (date(2027, 1, 15), -1, date(2026, 12, 1)),
+    (date(2026, 12, 2), -11, date(2026, 1, 1)),
+    (date(2026, 12, 2), -12, date(2025, 12, 1)),
+])
+def test_month_start_counts_whole_months_across_years(day: date, months_later: int, expected: date) -> None:
+    assert month_start(day, months_later) == expected
