@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -21,6 +22,14 @@ from pipelines.sources.webex.shards import SHARDS
 from sandbox.server import SandboxApp, serve_in_thread
 from tests.conftest import TEST_SANDBOX
 from tests.instants import pinned_environment
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
+# The browser tests' Chromium: the system's, headless, with nothing of its own on the network.
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
 
 
 def days_ago(days: int, zone: tzinfo = UTC) -> date:
@@ -106,3 +115,8 @@ def everything_written(local_dir: Path) -> dict[str, str]:
         if path.is_file() and path.stat().st_size < 5_000_000:
             places[str(path)] = path.read_text(errors="replace")
     return places
+
+
+def headless_chromium(playwright: "Playwright") -> "Browser":
+    """The browser the UI and dashboard tests look through (CHROMIUM_FLAGS)."""
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)

@@ -18,14 +18,11 @@ from playwright.sync_api import sync_playwright
 
 from local_stack.launcher import LocalStack
 from pipelines.paths import PROJECT_ROOT
-from tests.support import days_ago
+from tests.support import days_ago, headless_chromium
 
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 
 LAUNCH = """
 mutation Launch($params: ExecutionParams!) {
@@ -120,7 +117,7 @@ def test_a_run_launched_in_dagster_dev_loads_and_shows_in_the_ui(
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        browser = headless_chromium(playwright)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(f"{dagster_dev}/locations/messaging_pipelines/asset-groups/mgage",
                   wait_until="networkidle")

@@ -31,14 +31,11 @@ from playwright.sync_api import Page, Response, sync_playwright
 from local_stack.dashboards import ADMIN, bi_python, wait_until_up
 from local_stack.launcher import migrated_warehouse
 from pipelines.paths import PROJECT_ROOT
-from tests.support import child_run_env
+from tests.support import child_run_env, headless_chromium
 
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "dashboards"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 DASHBOARD = "/superset/dashboard/messaging-campaigns/"
 CHARTS = {
     "Events per day by source and channel", "Events per hour by channel",
@@ -122,7 +119,7 @@ def seen(dashboards: Served) -> Seen:
     password = (dashboards.local_dir / "superset" / "admin.password").read_text().strip()
     responses: list[Response] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        browser = headless_chromium(playwright)
         page = browser.new_page(viewport={"width": 1600, "height": 2600})
         page.on("response", lambda response: responses.append(response)
                 if "/api/v1/chart/data" in response.url else None)
