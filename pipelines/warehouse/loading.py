@@ -124,15 +124,18 @@ class LoadScope:
     def row_partition_date(self, event: MessageEvent) -> date:
         return self.partition_date or event.occurred_at.astimezone(UTC).date()
 
+    def day_range(self) -> tuple[date, date] | None:
+        """The first and last partition days its rows should have: its day, or its days."""
+        if self.partition_date is not None:
+            return self.partition_date, self.partition_date
+        return self.days
+
     def partition_months(self) -> list[date]:
         """The first day of every month the scope's rows should fall in, and of the months
         ahead of it (MONTHS_AHEAD): the month partitions to have before the load."""
-        if self.partition_date is not None:
-            first = last = self.partition_date
-        elif self.days is not None:
-            first, last = self.days
-        else:
+        if (days := self.day_range()) is None:
             return []
+        first, last = days
         month, months = month_start(first), []
         ahead = month_start(last, MONTHS_AHEAD)
         while month <= ahead:
@@ -361,9 +364,7 @@ def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page]
                record_state: StateRecorder = record_partition_load) -> LoadStats:
     """Load one scope from its pages, end to end: fetched and mapped in a background thread,
     copied and merged in this one."""
-    day = scope.partition_date
-    stats = LoadStats(source=scope.target.source, scope=scope.key,
-                      days=(day, day) if day is not None else scope.days)
+    stats = LoadStats(source=scope.target.source, scope=scope.key, days=scope.day_range())
     prepared = prefetch((list(stage_rows(page, mapper, scope, stats, stamp)) for page in pages),
                         PREFETCH_PAGES)
     with load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:
