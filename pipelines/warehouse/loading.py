@@ -3,19 +3,21 @@ merge them set-wise into raw and core, chunk by chunk, in one transaction per lo
 source's daily partition, or one Webex key's increment), together with the scope's quarantine
 and load state. A run killed at any point leaves the warehouse as it was before the scope.
 
-Pages are fetched and mapped in a background thread while this one copies and merges: Postgres
-merges a chunk while the next one downloads and normalizes, so most of the merge hides behind
-the fetch; the transaction keeps it all-or-nothing."""
+Pages are fetched, mapped and formatted for COPY in a background thread while this one copies
+and merges: Postgres merges a chunk while the next one downloads and normalizes, so most of the
+merge hides behind the fetch; the transaction keeps it all-or-nothing."""
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from hashlib import blake2b
+from io import BytesIO
 from typing import Any
 
 import orjson
 import psycopg
+from psycopg.copy import FileWriter
 
 from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.model.pseudonyms import Pseudonyms
@@ -73,6 +75,10 @@ class LoadTarget:
     source: str
     raw_table: str
     content_keyed: bool = False
+    # A record's partition day follows from its key: the key holds its time, and its scopes'
+    # days are fixed-zone days of that time (mGage: UTC). Such a record can never be stored under
+    # another day, so the load skips the look-up for moved ones (a probe per staged record).
+    day_in_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,11 +220,14 @@ class ScopeLoad:
         return {"source": self._scope.target.source, "scope": self._scope.key, "run_id": self._run_id}
 
     def add_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        """Stage one page's prepared rows; merge the chunk when it is full."""
-        write_row = self._open_copy().write_row
-        for row in rows:
-            write_row(row)
-        self._rows_in_chunk += len(rows)
+        """Stage prepared rows; merge the chunk when it is full."""
+        self.add_formatted(FormattedRows.of(self._cursor.connection.cursor(), rows))
+
+    def add_formatted(self, rows: "FormattedRows") -> None:
+        """Stage rows already in COPY's format (formatted in the thread that fetched them, so
+        this one only sends them); merge the chunk when it is full."""
+        self._open_copy().write(rows.data)
+        self._rows_in_chunk += rows.count
         if self._rows_in_chunk >= self._chunk_rows:
             self._merge_chunk()
 
@@ -249,10 +258,11 @@ class ScopeLoad:
         # Planned afresh for every chunk, never prepared (psycopg prepares a statement from its
         # fifth run): a plan kept from the first chunks reads the month being loaded as the
         # empty table it was then, and scans it whole for every staged row once it has grown.
-        cursor.execute(event_sql.relocate_moved(raw_table), {"move_window": MOVE_WINDOW_DAYS},
-                       prepare=False)
-        _raw_moved, events_moved = fetch_one(cursor)
-        self.stats.moved += events_moved
+        if not self._scope.target.day_in_key:
+            cursor.execute(event_sql.relocate_moved(raw_table), {"move_window": MOVE_WINDOW_DAYS},
+                           prepare=False)
+            _raw_moved, events_moved = fetch_one(cursor)
+            self.stats.moved += events_moved
         cursor.execute(event_sql.merge_stage(raw_table), {"run_id": self._run_id}, prepare=False)
         inserted, updated, unknown_seen = fetch_one(cursor)
         self.stats.inserted += inserted
@@ -325,6 +335,30 @@ def stage_rows(page: Page, mapper: Mapper, scope: LoadScope, stats: LoadStats,
                *event[_ATTRIBUTES + 1:], *stamp.values(event))
 
 
+@dataclass(frozen=True)
+class FormattedRows:
+    """Staging rows in COPY's text format, ready to send: a page's rows are formatted where the
+    page was fetched, in the background, leaving the loading thread (the one that waits on each
+    chunk's merge, the load's critical path) only the sending. Bytes also hold a page in a
+    fraction of the memory its row tuples take while it waits in the prefetch buffer."""
+
+    data: bytes
+    count: int
+
+    @classmethod
+    def of(cls, cursor: psycopg.Cursor, rows: Iterable[tuple[Any, ...]]) -> "FormattedRows":
+        """Format `rows` with psycopg's own adapters for the connection of `cursor` (one that has
+        run nothing), exactly as `Copy.write_row` would on the connection: a Copy that writes to
+        memory (psycopg's documented way to produce COPY data away from the server) touches no
+        connection state, so it may run in another thread while the connection works."""
+        buffer, count = BytesIO(), 0
+        with psycopg.Copy(cursor, binary=False, writer=FileWriter(buffer)) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return cls(buffer.getvalue(), count)
+
+
 def occurrence_id(event: MessageEvent, occurrence: int) -> str:
     """The id of the `occurrence`-th (from 2) identical record of a page: derived from the first
     one's, so the first keeps the id it always had and a rerun of the same answer gives the
@@ -362,12 +396,13 @@ def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
 def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page], mapper: Mapper,
                *, stamp: Stamp, run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
                record_state: StateRecorder = record_partition_load) -> LoadStats:
-    """Load one scope from its pages, end to end: fetched and mapped in a background thread,
-    copied and merged in this one."""
+    """Load one scope from its pages, end to end: fetched, mapped and formatted in a background
+    thread, copied and merged in this one."""
     stats = LoadStats(source=scope.target.source, scope=scope.key, days=scope.day_range())
-    prepared = prefetch((list(stage_rows(page, mapper, scope, stats, stamp)) for page in pages),
-                        PREFETCH_PAGES)
+    formatting = conn.cursor()  # runs nothing: the background thread's, for the adapters
+    prepared = prefetch((FormattedRows.of(formatting, stage_rows(page, mapper, scope, stats, stamp))
+                         for page in pages), PREFETCH_PAGES)
     with load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:
         for rows in prepared:
-            load.add_rows(rows)
+            load.add_formatted(rows)
     return load.stats

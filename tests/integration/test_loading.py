@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.transport.paging import Page
-from pipelines.warehouse.loading import LoadScope, LoadTarget, Stamp, load_pages
+from pipelines.warehouse.loading import FormattedRows, LoadScope, LoadTarget, Stamp, load_pages
 
 TARGET = LoadTarget(source="mgage", raw_table="raw.mgage_messages")
 DAY = date(2026, 11, 20)
@@ -135,3 +135,21 @@ def test_a_nul_character_quarantines_the_record_instead_of_failing_the_load(ware
     assert (stats.inserted, stats.quarantined) == (1, 1)
     reason, payload = warehouse.execute("SELECT reason, payload FROM ops.quarantine").fetchone()
     assert "NUL" in reason and payload["status"] == "Sent\ufffd"
+
+
+def test_rows_formatted_away_from_the_connection_copy_exactly_as_written(warehouse: psycopg.Connection) -> None:
+    """A page's rows are formatted for COPY in the fetching thread (FormattedRows); what the
+    server stores from them is what it stores from the same rows written one by one."""
+    awkward = [("tab\there, new\nline, cr\r, back\\slash", None, date(2026, 2, 28),
+                datetime(2026, 11, 20, 23, 59, 59, 123456, tzinfo=UTC), True, '{"k": "é\\u00e9 ✓"}'),
+               ("", "\\N", date(1999, 12, 31), datetime(2026, 3, 29, 1, 30, tzinfo=UTC), False, "{}")]
+    with warehouse.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE formatted (t text, n text, d date, ts timestamptz, b boolean, j jsonb)")
+        cursor.execute("CREATE TEMP TABLE written (LIKE formatted)")
+        with cursor.copy("COPY formatted FROM STDIN") as copy:
+            copy.write(FormattedRows.of(warehouse.cursor(), awkward).data)
+        with cursor.copy("COPY written FROM STDIN") as copy:
+            for row in awkward:
+                copy.write_row(row)
+    assert rows(warehouse, "formatted") == rows(warehouse, "written")
+    assert [row[:5] for row in rows(warehouse, "formatted")] == sorted(row[:5] for row in awkward)
