@@ -195,7 +195,7 @@ FETCHED_LANDED_DESCRIPTION = (
 
 def daily_source_asset(*, source: str, raw_name: str, raw_table: str, raw_description: str,
                        events_description: str, freshness: FreshnessPolicy,
-                       content_keyed: bool = False,
+                       content_keyed: bool = False, day_in_key: bool = False,
                        fetched_landed: str = FETCHED_LANDED_DESCRIPTION,
                        ) -> Callable[[Callable[..., DayPlan]], AssetsDefinition]:
     """A day-partitioned source's multi-asset: raw landing and normalized events, loaded in one
@@ -203,12 +203,14 @@ def daily_source_asset(*, source: str, raw_name: str, raw_table: str, raw_descri
 
     It decorates the source's own function, which receives its typed resources by name (the
     client under the source's name, `warehouse`, `model_settings`) and returns its DayPlan; its
-    docstring is the asset's description. `content_keyed`: the source's records have no id
-    (see LoadTarget). `fetched_landed` describes the check that every fetched row is accounted
+    docstring is the asset's description. `content_keyed`: the source's records have no id;
+    `day_in_key`: a record's day follows from its key, so it never moves between days (both:
+    see LoadTarget). `fetched_landed` describes the check that every fetched row is accounted
     for, where the source holds its walk to more (SenderGuide's announced total)."""
     raw_spec, events_spec = source_specs(source, raw_name, raw_table, raw_description,
                                          events_description, freshness)
-    target = LoadTarget(source=source, raw_table=raw_table, content_keyed=content_keyed)
+    target = LoadTarget(source=source, raw_table=raw_table, content_keyed=content_keyed,
+                        day_in_key=day_in_key)
     checks = [*check_specs(raw_spec.key, events_spec.key), fetched_landed_spec(raw_spec.key, fetched_landed)]
 
     def decorate(plan: Callable[..., DayPlan]) -> AssetsDefinition:

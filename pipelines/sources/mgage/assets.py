@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, FreshnessPolicy
 from pipelines.orchestration.materialize import DayPlan, daily_source_asset
 from pipelines.orchestration.settings import ModelSettings
 from pipelines.sources.mgage.client import MgageClient
-from pipelines.sources.mgage.mapping import CONTENT_KEYED, SOURCE, mapper_for
+from pipelines.sources.mgage.mapping import CONTENT_KEYED, DAY_IN_KEY, SOURCE, mapper_for
 from pipelines.warehouse.resource import Warehouse
 
 
@@ -15,6 +15,7 @@ from pipelines.warehouse.resource import Warehouse
     source=SOURCE,
     raw_name="raw_messages",
     content_keyed=CONTENT_KEYED,
+    day_in_key=DAY_IN_KEY,
     raw_table="raw.mgage_messages",
     # Today's partition loads several times an hour or two (the source's schedules).
     freshness=FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),

@@ -17,6 +17,9 @@ MAPPING_VERSION = 2
 # No message id: a message is keyed by its content, and identical ones in an answer are told
 # apart by their occurrence (LoadTarget.content_keyed).
 CONTENT_KEYED = True
+# A message's UTC time is part of its key, and its partition day is that time's UTC day (mGage
+# dates are GMT): a stored message can never belong to another day (LoadTarget.day_in_key).
+DAY_IN_KEY = True
 _DIRECTIONS: dict[str, Direction] = {"MT": "outbound", "MO": "inbound"}
 
 

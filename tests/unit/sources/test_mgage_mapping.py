@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines.model.events import RecordRejected
-from pipelines.sources.mgage.mapping import map_message
+from pipelines.sources.mgage.mapping import DAY_IN_KEY, map_message
 
 CONTEXT = {"program_id": "121811", "message_type": "MT", "program_name": "Program Name",
            "program_type": "Text to Join", "campaign_name": "Default Campaign"}
@@ -60,6 +60,15 @@ def test_different_messages_have_different_ids() -> None:
     assert mapped(message(body="other")).event_id != base.event_id
     assert mapped(message(date="2014-12-05T10:00:01")).event_id != base.event_id
     assert mapped(message(), CONTEXT | {"program_id": "999"}).event_id != base.event_id
+
+
+def test_a_message_on_another_utc_day_is_another_record() -> None:
+    """What lets its loads skip the look-up for records moved between days (DAY_IN_KEY): one
+    key, one instant, so one UTC day."""
+    before, after = mapped(message(date="2014-12-05T23:59:59")), mapped(message(date="2014-12-06T00:00:00"))
+    assert DAY_IN_KEY and before.event_id != after.event_id
+    assert (before.occurred_at.date(), after.occurred_at.date()) == (datetime(2014, 12, 5).date(),
+                                                                     datetime(2014, 12, 6).date())
 
 
 def test_type_falls_back_to_the_requested_type() -> None:
