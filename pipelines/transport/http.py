@@ -120,14 +120,18 @@ class RequestRate:
     Learned, where the vendor's own limit is lower or unknown (`per_second` 0: no budget until
     the vendor throttles): a throttled answer sets the budget to 95% of the requests the vendor
     took over the last second (those sent, less those it throttled: its limit, as it just
-    showed it), at most once a second for one burst of 429s; each second without throttling
-    then adds 2%, never beyond the configured budget. A limit that is never reached is never
-    paced; one that is reached costs a Retry-After every few seconds, instead of one for every
-    request above it."""
+    showed it), or to 95% of the pace it had, if lower, at most once a second for one burst of
+    429s. The budget then holds for
+    HOLD_S, and from there each second without throttling adds 2%, never beyond the configured
+    budget: the limit just shown is most likely still the limit, and each probe above it costs
+    a 429 and its Retry-After. A limit that is never reached is never paced; one that is
+    reached costs a Retry-After every ten seconds or so, instead of one for every request
+    above it."""
 
     WINDOW_S = 1.0
     BACK_OFF = 0.95
     GROWTH = 1.02
+    HOLD_S = 10.0
 
     def __init__(self, per_second: float, burst: int | None = None,
                  now: Callable[[], float] = time.monotonic) -> None:
@@ -162,7 +166,8 @@ class RequestRate:
         """The vendor answered without throttling: a clean second grows a learned budget."""
         with self._lock:
             now = self._now()
-            if self.learned and now - max(self._cut, self._grown) >= self.WINDOW_S:
+            if self.learned and now - self._cut >= self.HOLD_S \
+                    and now - max(self._cut, self._grown) >= self.WINDOW_S:
                 grown = self.per_second * self.GROWTH
                 self.per_second = min(grown, self.ceiling) if self.ceiling > 0 else grown
                 self._grown = now
@@ -177,7 +182,9 @@ class RequestRate:
                 return  # the same burst's other 429s: already taken into account
             self._forget(now)
             shown = max(1.0, len(self._sent) / self.WINDOW_S) * self.BACK_OFF
-            self.per_second = min(shown, self.per_second) if self.per_second > 0 else shown
+            # Throttled while paced, the pace itself was too fast (the vendor's window and ours
+            # never quite agree): below it too, or the next burst of 429s would find it unchanged.
+            self.per_second = min(shown, self.per_second * self.BACK_OFF) if self.per_second > 0 else shown
             self.capacity = 1.0
             self._tokens = min(self._tokens, 0.0)
             self._updated = self._cut = now
@@ -331,9 +338,12 @@ class VendorHttp:
         """One attempt, within the vendor's request budget and concurrency limit; a throttled
         answer narrows the limit, slow good ones widen it."""
         rate, concurrency = self._rate, self._concurrency
-        if rate is not None:
-            rate.acquire()
+        # The budget's turn is taken last, just before the request leaves: taken before waiting
+        # for a slot, requests paced apart would bunch up behind the slots and reach the vendor
+        # closer together than the budget spaced them.
         with concurrency.slot() if concurrency is not None else nullcontext():
+            if rate is not None:
+                rate.acquire()
             started = time.monotonic()
             try:
                 body = self._exchange(method, url, endpoint, params, json, idempotent)

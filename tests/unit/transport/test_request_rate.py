@@ -74,6 +74,20 @@ def test_one_burst_of_throttles_backs_off_once() -> None:
     assert rate.learned == 1
 
 
+def test_a_throttle_while_paced_at_what_the_vendor_showed_slows_the_pace() -> None:
+    clock = _Clock()
+    rate = RequestRate(per_second=0, now=clock)
+    _answered(rate, clock, 20, over_s=1.0)
+    _throttled(rate)
+    assert rate.per_second == 19
+    clock.at += 2 * RequestRate.WINDOW_S
+    # Paced at 19, its window saw 20 go (it and the vendor's never quite agree), and the vendor
+    # said "too many" to the 21st: 95% of the 20 would be the pace it already had.
+    _answered(rate, clock, 20, over_s=1.0)
+    _throttled(rate)
+    assert rate.per_second == 19 * 0.95
+
+
 def test_clean_seconds_grow_the_budget_back_to_the_configured_one() -> None:
     clock = _Clock()
     rate = RequestRate(per_second=20, burst=1, now=clock)
@@ -81,11 +95,14 @@ def test_clean_seconds_grow_the_budget_back_to_the_configured_one() -> None:
     _throttled(rate)
     assert rate.per_second == 10 * 0.95
     budgets = []
-    for _ in range(60):
+    for _ in range(70):
         _answered(rate, clock, 5, over_s=1.0)
         budgets.append(rate.per_second)
     assert budgets == sorted(budgets)  # only up, a second at a time
-    assert budgets[0] == 10 * 0.95 * 1.02
+    # It holds the limit the vendor just showed for HOLD_S seconds, then probes above it.
+    held = int(RequestRate.HOLD_S) - 1
+    assert set(budgets[:held]) == {10 * 0.95}
+    assert budgets[held] == 10 * 0.95 * 1.02
     assert budgets[-1] == 20  # never beyond the budget configured
 
 
@@ -94,7 +111,8 @@ def test_an_unconfigured_budget_keeps_probing_upwards() -> None:
     rate = RequestRate(per_second=0, now=clock)
     _answered(rate, clock, 10, over_s=1.0)
     _throttled(rate)
-    _answered(rate, clock, 30, over_s=3.0)
+    for _ in range(int(RequestRate.HOLD_S) + 3):  # at the pace it holds, then above it
+        _answered(rate, clock, 9, over_s=1.0)
     assert rate.per_second > 9.5  # the vendor may have raised its limit: found again by the next 429
 
 
