@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -32,14 +32,26 @@ class RunningSandbox:
         return httpx.post(f"{self.url}/_sandbox/advance", timeout=10).json()["generation"]
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it when its parent dies, so that a
-    killed `make run` leaves no sandbox behind."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: the parent's cleanup still stops it
-        pass
+def _dying_with(parent: int) -> Callable[[], None]:
+    """What the child runs before exec: ask Linux to SIGTERM it when `parent` dies, so that a
+    killed `make run` leaves no sandbox behind.
+
+    SIGTERM is set back to its default first: a child inherits an ignored signal, and a parent
+    may ignore SIGTERM without knowing it (Dagster maps SIGTERM to SIGINT's handler, which is
+    "ignore" in a command started in the background), and then neither its death nor its own
+    terminate() would stop the sandbox. A parent that died before the request was made (it
+    would never be told) is checked for after it."""
+    def die_with_parent() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # not Linux: the parent's cleanup still stops it
+            return
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return die_with_parent
 
 
 @contextmanager
@@ -47,7 +59,7 @@ def sandbox_process(config: SandboxConfig, startup_timeout_s: float = 30.0) -> I
     env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
     env["SANDBOX_CONFIG"] = config.to_json()
     child = subprocess.Popen([sys.executable, "-m", "sandbox"], env=env, stdout=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent)
+                             stdin=subprocess.DEVNULL, text=True, preexec_fn=_dying_with(os.getpid()))
     try:
         line = _read_ready_line(child, startup_timeout_s)
         yield RunningSandbox(url=line.removeprefix(_READY_PREFIX).strip(), config=config, pid=child.pid)
