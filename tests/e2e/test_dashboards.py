@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -123,13 +124,16 @@ def seen(dashboards: Served) -> Seen:
         page = browser.new_page(viewport={"width": 1600, "height": 2600})
         page.on("response", lambda response: responses.append(response)
                 if "/api/v1/chart/data" in response.url else None)
-        page.goto(f"{dashboards.url}/login/")
+        # The login form is filled once the page has settled: a form still being drawn may
+        # redraw empty. (CI once signed in with it empty: the wait below, then a glob, matched
+        # the login page it bounced back to, /login/?next=/superset/welcome/.)
+        page.goto(f"{dashboards.url}/login/", wait_until="networkidle")
         page.locator("#username").fill(ADMIN)
         page.locator("#password").fill(password)
         page.get_by_role("button", name="Sign in").click()
         # Superset's first login builds its caches: on a machine busy with the rest of the suite
         # it took over 30 s (Playwright's default), so it gets the time a slow start needs.
-        page.wait_for_url("**/superset/welcome/**", timeout=180_000)
+        page.wait_for_url(lambda url: urlsplit(url).path.startswith("/superset/welcome"), timeout=180_000)
         page.goto(f"{dashboards.url}{DASHBOARD}")
         try:
             _wait_until_drawn(page)
