@@ -121,12 +121,11 @@ class RequestRate:
     the vendor throttles): a throttled answer sets the budget to 95% of the requests the vendor
     took over the last second (those sent, less those it throttled: its limit, as it just
     showed it), or to 95% of the pace it had, if lower, at most once a second for one burst of
-    429s. The budget then holds for
-    HOLD_S, and from there each second without throttling adds 2%, never beyond the configured
-    budget: the limit just shown is most likely still the limit, and each probe above it costs
-    a 429 and its Retry-After. A limit that is never reached is never paced; one that is
-    reached costs a Retry-After every ten seconds or so, instead of one for every request
-    above it."""
+    429s. The budget then holds for HOLD_S, and from there each second without throttling adds
+    2%, never beyond the configured budget: the limit just shown is most likely still the
+    limit, and each probe above it costs a 429 and its Retry-After. A limit that is never
+    reached is never paced; one that is reached costs a Retry-After every ten seconds or so,
+    instead of one for every request above it."""
 
     WINDOW_S = 1.0
     BACK_OFF = 0.95

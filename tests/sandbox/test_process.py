@@ -4,13 +4,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from sandbox.config import SandboxConfig
 from sandbox.process import sandbox_process
 
 
 def ignored_signals(pid: int) -> int:
-    status = open(f"/proc/{pid}/status").read()
+    status = Path(f"/proc/{pid}/status").read_text()
     return int(status.split("SigIgn:")[1].split()[0], 16)
 
 
@@ -40,7 +41,7 @@ def test_the_sandbox_stops_with_its_block() -> None:
     with sandbox_process(SandboxConfig()) as sandbox:
         assert not ignored_signals(sandbox.pid) & (1 << (signal.SIGTERM - 1))
     try:
-        alive = "State:\tZ" not in open(f"/proc/{sandbox.pid}/status").read()
+        alive = "State:\tZ" not in Path(f"/proc/{sandbox.pid}/status").read_text()
     except FileNotFoundError:  # reaped
         alive = False
     assert not alive
