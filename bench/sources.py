@@ -61,6 +61,12 @@ class BenchSource:
         return self.sequential or {f"{self.name.upper()}_MAX_CONCURRENCY": "1"}
 
 
+def _walk_settings(**variables: str) -> dict[str, int]:
+    """The client fields that the environment sets, as the pipeline's resource binds them (the
+    sequential walk sets some): fetch-only then walks the pages the pipeline walks."""
+    return {field: int(os.environ[name]) for field, name in variables.items() if os.environ.get(name)}
+
+
 def every_shard(day: date) -> dict[str, str]:
     shards = SHARDS.get_partition_keys()
     return partition_range_tags(shards[0], shards[-1])
@@ -82,7 +88,8 @@ SOURCES: dict[str, BenchSource] = {
             program_ids=["500001"], daily_messages=n, mo_ratio=0.0, volume_jitter=0.0)),
         client=lambda: MgageClient(
             base_url=os.environ["MGAGE_BASE_URL"], username=os.environ["MGAGE_USERNAME"],
-            password=os.environ["MGAGE_PASSWORD"], program_ids=os.environ["MGAGE_PROGRAM_IDS"]),
+            password=os.environ["MGAGE_PASSWORD"], program_ids=os.environ["MGAGE_PROGRAM_IDS"],
+            **_walk_settings(time_slices="MGAGE_TIME_SLICES", max_concurrency="MGAGE_MAX_CONCURRENCY")),
         mapper=lambda client: partial(map_message, default_region="US"),
         day_zone=lambda client: UTC,
         environment={},

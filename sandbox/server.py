@@ -7,7 +7,8 @@ fault injection wrap the vendors' answers: a vendor request over its credential'
 its slot while it waits the vendor's latency, then gets the vendor's answer or a transport
 fault (a "slow" fault waits on top). `/_sandbox/...` control endpoints get neither.
 `SandboxApp.network_stats()` counts, per vendor, answered and throttled requests and the
-most answered at once."""
+most answered at once. A vendor set to replay its answers makes each successful GET answer
+once and serves it again from memory."""
 
 import gzip
 import math
@@ -19,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from functools import cache
 from hashlib import blake2b
@@ -29,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from pipelines.model import clock
 from sandbox.config import SandboxConfig, VendorNetwork
 from sandbox.data import Draw
 from sandbox.faults import FaultPlan
@@ -280,6 +282,12 @@ class SandboxApp:
             raise ValueError(f"network settings for unknown vendors {sorted(unknown)}, "
                              f"expected some of {', '.join(sorted(self.router.vendors()))}")
         self.network = Network(config.seed, config.network)
+        replaying = sorted(vendor for vendor, network in config.network.items() if network.replay_answers)
+        if replaying and any(rate > 0 for rate in config.faults.rates.values()):
+            raise ValueError(f"{', '.join(replaying)}: answers are replayed only without faults, "
+                             "whose answers differ from one attempt to the next")
+        self._replays: dict[tuple, Response] = {}
+        self._replays_lock = threading.Lock()
         self.router.add("GET", "/_sandbox/health", lambda request, match: json_response(200, {"ok": True}))
         self.router.add("GET", "/_sandbox/state", self._describe)
         self.router.add("POST", "/_sandbox/advance", self._advance)
@@ -304,6 +312,9 @@ class SandboxApp:
             delay = self.network.delay_s(vendor, fingerprint)
             if delay > 0:
                 time.sleep(delay)
+            network = self.config.network.get(vendor)
+            if request.method == "GET" and network is not None and network.replay_answers:
+                return self._replayed(request, fingerprint, credential)
             return self._answer(request, fingerprint)
         finally:
             self.network.release(vendor, credential)
@@ -312,6 +323,20 @@ class SandboxApp:
         """Per vendor that was called: requests answered within limits, 429s from the limits,
         and the most answered at once (a copy: thread-safe)."""
         return self.network.stats()
+
+    def _replayed(self, request: Request, fingerprint: str, credential: str) -> Response:
+        """The answer made the first time this request was asked, under the same credential,
+        generation and day (a successful one; others are made again)."""
+        key = (fingerprint, credential, request.origin, self.state.generation, clock.today())
+        with self._replays_lock:
+            answer = self._replays.get(key)
+        if answer is None:
+            answer = self._answer(request, fingerprint)
+            if answer.status != 200:
+                return answer
+            with self._replays_lock:
+                self._replays[key] = answer
+        return replace(answer, headers=dict(answer.headers))
 
     def _answer(self, request: Request, fingerprint: str) -> Response:
         """The vendor's answer, unless a transport fault takes its place."""

@@ -243,3 +243,30 @@ def test_network_settings_round_trip_and_unknown_vendors_are_refused() -> None:
     assert SandboxConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError, match="mgauge"):
         SandboxApp(SandboxConfig(network={"mgauge": VendorNetwork()}))
+
+
+def test_replayed_answers_are_made_once_per_request_credential_and_generation(monkeypatch) -> None:
+    from sandbox.vendors.mgage import MgageApi
+
+    made = []
+    message = MgageApi.message
+    monkeypatch.setattr(MgageApi, "message", lambda self, *key: made.append(key) or message(self, *key))
+    with serve(network={"mgage": VendorNetwork(latency_ms=1, replay_answers=True)}) as (client, app):
+        first = mgage(client, app.config)
+        assert first.status_code == 200 and len(made) == 10  # a page of ten, made
+        again = mgage(client, app.config)
+        assert again.content == first.content and len(made) == 10  # replayed, made nothing
+
+        refused = client.get(f"/api/messages/program/{app.config.mgage.program_ids[0]}", auth=("x", "y"))
+        assert refused.status_code == 401  # another credential: answered on its own
+        assert mgage(client, app.config).content == first.content and len(made) == 10
+
+        assert client.post("/_sandbox/advance").status_code == 200
+        assert mgage(client, app.config).status_code == 200 and len(made) == 20  # a new generation
+        assert app.network_stats()["mgage"].requests == 5  # each still waited its latency
+
+
+def test_answers_are_not_replayed_with_faults() -> None:
+    with pytest.raises(ValueError, match="mgage: answers are replayed only without faults"):
+        SandboxApp(SandboxConfig(network={"mgage": VendorNetwork(replay_answers=True)},
+                                 faults=FaultSettings(rates={"server_error": 0.2})))
