@@ -22,6 +22,7 @@ from psycopg.copy import FileWriter
 from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.model.pseudonyms import Pseudonyms
 from pipelines.model.timestamps import month_start
+from pipelines.transport.concurrency import quick_handoffs
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
 from pipelines.warehouse.queries import fetch_one, query
@@ -402,7 +403,7 @@ def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page]
     formatting = conn.cursor()  # runs nothing: the background thread's, for the adapters
     prepared = prefetch((FormattedRows.of(formatting, stage_rows(page, mapper, scope, stats, stamp))
                          for page in pages), PREFETCH_PAGES)
-    with load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:
+    with quick_handoffs(), load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:
         for rows in prepared:
             load.add_formatted(rows)
     return load.stats

@@ -3,6 +3,7 @@ first, and a concurrency limit that narrows when the vendor throttles."""
 
 import itertools
 import random
+import sys
 import threading
 import time
 from datetime import datetime
@@ -10,7 +11,13 @@ from datetime import datetime
 import pytest
 
 from pipelines.sources.mgage.client import day_slices
-from pipelines.transport.concurrency import SLOW_ITEM_S, ConcurrencyLimit, fan_out
+from pipelines.transport.concurrency import (
+    LOAD_SWITCH_INTERVAL_S,
+    SLOW_ITEM_S,
+    ConcurrencyLimit,
+    fan_out,
+    quick_handoffs,
+)
 from pipelines.transport.paging import walk_numbered_pages, walk_offsets
 
 
@@ -236,3 +243,19 @@ def test_a_stream_that_fetches_when_called_is_called_by_a_worker_too() -> None:
 
     assert list(fan_out([page(n) for n in range(12)], workers=4)) == list(range(12))
     assert any(name.startswith("fan-out") for name in callers)
+
+
+def test_quick_handoffs_hold_while_any_block_runs_and_restore_the_setting_after_the_last() -> None:
+    before = sys.getswitchinterval()
+    assert before != LOAD_SWITCH_INTERVAL_S
+    first, second = quick_handoffs(), quick_handoffs()
+    first.__enter__()
+    assert sys.getswitchinterval() == LOAD_SWITCH_INTERVAL_S
+    second.__enter__()  # overlapping loads (threads of one process) share the one setting
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == LOAD_SWITCH_INTERVAL_S  # the second still runs
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(RuntimeError), quick_handoffs():
+        raise RuntimeError("a failed load")
+    assert sys.getswitchinterval() == before
