@@ -112,8 +112,10 @@ def warm_up(source: str, walks: tuple[dict[str, str], ...]) -> None:
             fetch_only(SOURCES[source])
 
 
-def under_latency(source: str, records: int, latency_ms: float, peer: bool = False) -> dict:
-    """The pipeline as it is and the sequential walk (and, with `peer`, dlt), one after the
+def under_latency(source: str, records: int, latency_ms: float, peer: bool = False,
+                  fetch_alone: bool = False) -> dict:
+    """The pipeline as it is and the sequential walk (and, with `peer`, dlt; with
+    `fetch_alone`, the pipeline's own concurrent walk without the warehouse), one after the
     other on the same sandbox and warehouse, emptied in between.
 
     The sandbox makes each page once, in warm-up walks, and replays it after its latency: like
@@ -125,6 +127,8 @@ def under_latency(source: str, records: int, latency_ms: float, peer: bool = Fal
         warm_up(source, (env, sequential) if SOURCES[source].sequential else (env,))
         result = {"concurrent": run_phase(source, "pipeline", records, env),
                   "sequential": run_phase(source, "pipeline", records, emptied(sequential))}
+        if fetch_alone:
+            result["fetch"] = run_phase(source, "fetch", records, env)
         if peer:
             from bench.dlt_env import run_dlt_mgage
 
@@ -136,8 +140,9 @@ def under_latency(source: str, records: int, latency_ms: float, peer: bool = Fal
 
 
 def target_case(records: int, latency_ms: float, peer: bool) -> dict:
-    """mGage at the target's size and latency: the pipeline, the sequential walk, and dlt."""
-    return under_latency("mgage", records, latency_ms, peer=peer)
+    """mGage at the target's size and latency: the pipeline, the sequential walk, dlt, and
+    the pipeline's fetching alone (what the vendor's latency allows it, the load aside)."""
+    return under_latency("mgage", records, latency_ms, peer=peer, fetch_alone=True)
 
 
 def against_limit(records: int, latency_ms: float, per_second: float, budget: int = 0) -> dict:
@@ -197,7 +202,7 @@ def main() -> None:
         r = target_case(args.target_records, args.target_latency_ms, peer=not args.no_peer)
         print(f"\nmGage, one program-day of {args.target_records:,} messages at "
               f"{args.target_latency_ms:.0f} ms per page:")
-        for name in ("concurrent", "sequential", "dlt"):
+        for name in ("concurrent", "sequential", "dlt", "fetch"):
             if name in r:
                 phase = r[name]
                 print(f"{name:>12}: {phase['records']:>9} records in {phase['seconds']:7.1f} s = "
@@ -207,6 +212,9 @@ def main() -> None:
         if "dlt" in r:
             print(f"     against dlt {r['dlt'].get('dlt_version', '')}: "
                   f"{rate(r['concurrent']) / rate(r['dlt']):.1f}x (target >= 4)")
+        print(f"     fetch alone (no warehouse) against the sequential walk: "
+              f"{rate(r['fetch']) / rate(r['sequential']):.1f}x; the pipeline does "
+              f"{rate(r['concurrent']) / rate(r['fetch']):.0%} of it")
 
         limit = args.limit_per_second
         if limit:
