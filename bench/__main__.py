@@ -10,8 +10,10 @@ embedded Postgres per source and size.
    the pipeline as it is (pages side by side) and of the sequential walk it had before (one
    page at a time), and their ratio.
 3. The target case: one mGage program-day of --target-records at --target-latency-ms, the
-   pipeline against the sequential walk and against dlt's rest_api source (in its own venv,
-   pinned: requirements/bench-dlt.txt) loading the same day into the same Postgres.
+   pipeline (the median of --target-runs runs) against the sequential walk and against dlt's
+   rest_api source (in its own venv, pinned: requirements/bench-dlt.txt) loading the same day
+   into the same Postgres; and the pipeline's fetching alone, which tells the vendor's share
+   of the time from the load's.
 4. Against a vendor-side limit (--limit-per-second requests a second per credential): the
    pipeline's throughput against what the limit allows, and whether the run failed."""
 
