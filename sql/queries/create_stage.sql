@@ -12,10 +12,10 @@ CREATE TEMP TABLE stage_records (
     {event_column_types}
 ) ON COMMIT DROP;
 
+-- Read whole, a few times a load (its distinct records, the quarantine it keeps): no index to
+-- keep up for every staged row.
 CREATE TEMP TABLE stage_keys (
     record_id      text    COLLATE "C" NOT NULL,
     partition_date date,
     rejected       boolean NOT NULL
-) ON COMMIT DROP;
--- Probed once per merged row (was its record staged by an earlier chunk?) and by the quarantine.
-CREATE INDEX ON stage_keys (record_id)
+) ON COMMIT DROP

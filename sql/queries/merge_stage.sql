@@ -47,24 +47,24 @@ events_written AS (
     RETURNING t.event_id, t.partition_date, t.source, t.channel, t.status_raw, t.event_type,
               t.occurred_at, t.first_loaded_at = now() AS new_in_this_load
 ),
--- Which rows this chunk inserted. (A partitioned table's RETURNING cannot show xmax.) A row
--- first loaded in this transaction was inserted by this chunk, unless an earlier chunk of the
--- load staged the same record (stage_keys, indexed): then this is that record seen again.
+-- Each row written, with the row it replaced: every part of one statement reads the snapshot
+-- taken before it, so core.message_events still shows the row as it was (one index probe per
+-- row written). A row it does not show was inserted by this chunk. (A partitioned table's
+-- RETURNING cannot show xmax.) A row it shows that this transaction first loaded is a record
+-- the load saw before, in an earlier chunk or in a fresh load's direct COPY: a duplicate.
 written AS (
-    SELECT w.*, w.new_in_this_load
-                AND NOT EXISTS (SELECT 1 FROM stage_keys AS k WHERE k.record_id = w.event_id) AS inserted
+    SELECT w.*, p.event_id IS NULL AS inserted, p.status_raw AS from_status_raw,
+           p.event_type AS from_event_type, p.occurred_at AS from_occurred_at,
+           p.loaded_at = now() AS changed_in_this_load
     FROM events_written AS w
+    LEFT JOIN core.message_events AS p ON p.event_id = w.event_id AND p.partition_date = w.partition_date
 ),
--- The rows updated, as they were before: every part of one statement reads the snapshot taken
--- before it, so core.message_events still shows the previous status here. Only updated rows
--- are looked up (one index probe each): a load of new events reads nothing more.
+-- The rows updated, and what they were before.
 updated AS (
-    SELECT w.event_id, w.source, w.channel, w.status_raw, w.event_type, w.occurred_at,
-           w.new_in_this_load, p.status_raw AS from_status_raw, p.event_type AS from_event_type,
-           p.occurred_at AS from_occurred_at, p.loaded_at = now() AS changed_in_this_load
-    FROM written AS w
-    JOIN core.message_events AS p ON p.event_id = w.event_id AND p.partition_date = w.partition_date
-    WHERE NOT w.inserted
+    SELECT event_id, source, channel, status_raw, event_type, occurred_at, new_in_this_load,
+           from_status_raw, from_event_type, from_occurred_at, changed_in_this_load
+    FROM written
+    WHERE NOT inserted
 ),
 -- A status change of an event known before this load. (A record new in this load and seen
 -- again later in it is a duplicate: its first status is what the load last saw.)
