@@ -25,6 +25,7 @@ from pipelines.model.timestamps import month_start
 from pipelines.transport.concurrency import quick_handoffs
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
+from pipelines.warehouse.fresh import EventTypes, FreshLoad, event_day, is_unknown
 from pipelines.warehouse.queries import fetch_one, query
 
 # Maps one vendor record, with its page's context, to the shared model, or raises RecordRejected.
@@ -178,6 +179,9 @@ class LoadStats:
     unchanged: int = 0
     unknown_status: int = 0
     moved: int = 0  # records loaded before under another partition day, moved to this one
+    # Of those inserted, how many a fresh day's load COPYed straight into the tables
+    # (pipelines/warehouse/fresh.py) rather than merged.
+    inserted_direct: int = 0
     # The first and last partition days the load was for (its day, or its scope's days).
     days: tuple[date, date] | None = None
 
@@ -205,16 +209,23 @@ class ScopeLoad:
     """One scope's load in progress: rows in, chunks merged, totals at the end."""
 
     def __init__(self, cursor: psycopg.Cursor, scope: LoadScope, stats: LoadStats,
-                 run_id: str | None, chunk_rows: int) -> None:
+                 run_id: str | None, chunk_rows: int, fresh: FreshLoad | None = None) -> None:
         self._cursor = cursor
         self._scope = scope
         self._run_id = run_id
         self._chunk_rows = chunk_rows
         self._copy: psycopg.Copy | None = None
         self._copy_block: Any = None
-        self._rows_in_chunk = 0
+        self._staged_in_chunk = 0
         self._unknown_seen = 0
         self.stats = stats
+        # A fresh day's load (see fresh.py): its direct rows, written at the chunk's end.
+        self.fresh = fresh
+        self._direct_in_chunk = 0
+        self._direct_raw: list[bytes] = []
+        self._direct_events: list[bytes] = []
+        self._direct_days: set[date] = set()
+        self._direct_unknown = 0
 
     @property
     def _params(self) -> dict[str, Any]:
@@ -226,10 +237,18 @@ class ScopeLoad:
 
     def add_formatted(self, rows: "FormattedRows") -> None:
         """Stage rows already in COPY's format (formatted in the thread that fetched them, so
-        this one only sends them); merge the chunk when it is full."""
-        self._open_copy().write(rows.data)
-        self._rows_in_chunk += rows.count
-        if self._rows_in_chunk >= self._chunk_rows:
+        this one only sends them), and keep a fresh load's direct rows for the chunk's end;
+        write the chunk when it is full."""
+        if rows.count:
+            self._open_copy().write(rows.data)
+            self._staged_in_chunk += rows.count
+        if rows.direct:
+            self._direct_raw.append(rows.raw)
+            self._direct_events.append(rows.events)
+            self._direct_in_chunk += rows.direct
+            self._direct_days |= rows.days
+            self._direct_unknown += rows.unknown
+        if self._staged_in_chunk + self._direct_in_chunk >= self._chunk_rows:
             self._merge_chunk()
 
     def _open_copy(self) -> psycopg.Copy:
@@ -244,10 +263,32 @@ class ScopeLoad:
             self._copy = self._copy_block = None
 
     def _merge_chunk(self) -> None:
+        """Write the chunk: a fresh load's direct rows first, so that a repeat staged with them
+        merges over them as the last seen; then what is staged."""
+        self._close_copy()
+        if self._direct_in_chunk:
+            self._copy_direct()
+        if self._staged_in_chunk:
+            self._merge_staged()
+
+    def _copy_direct(self) -> None:
+        """COPY the chunk's direct rows into the raw table and core.message_events."""
+        with self._cursor.copy(event_sql.copy_raw(self._scope.target.raw_table)) as copy:
+            for data in self._direct_raw:
+                copy.write(data)
+        with self._cursor.copy(event_sql.copy_events()) as copy:
+            for data in self._direct_events:
+                copy.write(data)
+        self.stats.inserted += self._direct_in_chunk
+        self.stats.inserted_direct += self._direct_in_chunk
+        self._direct_raw.clear()
+        self._direct_events.clear()
+        self._direct_in_chunk = 0
+
+    def _merge_staged(self) -> None:
         """Merge what is staged into raw, core and quarantine, then empty the staging table.
         The merge also records each status change in core.status_history under this run, and
         the days it touched for the marts, in the load's transaction."""
-        self._close_copy()
         cursor = self._cursor
         raw_table = self._scope.target.raw_table
         # A scope without a day of its own (Webex) dates its rows by their times: one outside the
@@ -271,8 +312,11 @@ class ScopeLoad:
         self._unknown_seen += unknown_seen
         cursor.execute(query("quarantine_insert"), self._params)
         cursor.execute(query("stage_keys_keep"))
+        if self.fresh is not None:  # the event types the merge wrote, for the rows after it
+            cursor.execute(query("stage_event_types"))
+            self.fresh.event_types.learn(cursor.fetchall())
         cursor.execute("TRUNCATE stage_records")
-        self._rows_in_chunk = 0
+        self._staged_in_chunk = 0
 
     def finish(self, record_state: StateRecorder) -> LoadStats:
         """Merge the last chunk, settle the quarantine, count, and record the load state."""
@@ -280,11 +324,22 @@ class ScopeLoad:
         cursor, stats = self._cursor, self.stats
         if self._scope.complete:
             cursor.execute(query("quarantine_prune"), self._params)
-        cursor.execute(query("load_distinct_records"))
-        (distinct_records,) = fetch_one(cursor)
-        if self._unknown_seen:  # exact, over the load's distinct records, only when there are any
-            cursor.execute(query("load_unknown_status"))
-            (stats.unknown_status,) = fetch_one(cursor)
+        if self.fresh is None:
+            cursor.execute(query("load_distinct_records"))
+            (distinct_records,) = fetch_one(cursor)
+            if self._unknown_seen:  # exact, over the load's distinct records, only when any
+                cursor.execute(query("load_unknown_status"))
+                (stats.unknown_status,) = fetch_one(cursor)
+        else:
+            # The day held nothing before: each distinct record is one the load inserted, and
+            # each of the source's events on the day is the load's.
+            distinct_records = stats.inserted + stats.updated
+            if self._unknown_seen or self._direct_unknown:
+                cursor.execute(query("load_unknown_status_day"), {
+                    "source": self._scope.target.source, "day": self._scope.partition_date})
+                (stats.unknown_status,) = fetch_one(cursor)
+            if self._direct_days:
+                cursor.execute(query("mark_dirty_days"), {"days": sorted(self._direct_days)})
         staged = stats.records_fetched - stats.quarantined - stats.out_of_window
         stats.duplicates = staged - distinct_records
         stats.unchanged = distinct_records - stats.inserted - stats.updated
@@ -343,21 +398,48 @@ class FormattedRows:
     chunk's merge, the load's critical path) only the sending. Bytes also hold a page in a
     fraction of the memory its row tuples take while it waits in the prefetch buffer."""
 
-    data: bytes
+    data: bytes  # staging rows
     count: int
+    # A fresh load's rows for its direct COPY (fresh.py): raw and event rows, how many, their
+    # UTC days (for the marts) and how many have no known event type.
+    raw: bytes = b""
+    events: bytes = b""
+    direct: int = 0
+    days: frozenset[date] = frozenset()
+    unknown: int = 0
 
     @classmethod
-    def of(cls, cursor: psycopg.Cursor, rows: Iterable[tuple[Any, ...]]) -> "FormattedRows":
+    def of(cls, cursor: psycopg.Cursor, rows: Iterable[tuple[Any, ...]],
+           fresh: FreshLoad | None = None) -> "FormattedRows":
         """Format `rows` with psycopg's own adapters for the connection of `cursor` (one that has
         run nothing), exactly as `Copy.write_row` would on the connection: a Copy that writes to
         memory (psycopg's documented way to produce COPY data away from the server) touches no
-        connection state, so it may run in another thread while the connection works."""
-        buffer, count = BytesIO(), 0
-        with psycopg.Copy(cursor, binary=False, writer=FileWriter(buffer)) as copy:
+        connection state, so it may run in another thread while the connection works. In a
+        fresh load, the rows `fresh` lets through are formatted for the direct COPY."""
+        staged, count = BytesIO(), 0
+        if fresh is None:
+            with psycopg.Copy(cursor, binary=False, writer=FileWriter(staged)) as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return cls(staged.getvalue(), count)  # once the Copy has flushed, on leaving
+        raw, events, direct, unknown, days = BytesIO(), BytesIO(), 0, 0, set()
+        with psycopg.Copy(cursor, binary=False, writer=FileWriter(staged)) as copy, \
+                psycopg.Copy(cursor, binary=False, writer=FileWriter(raw)) as raw_copy, \
+                psycopg.Copy(cursor, binary=False, writer=FileWriter(events)) as events_copy:
             for row in rows:
-                copy.write_row(row)
-                count += 1
-        return cls(buffer.getvalue(), count)
+                if (written := fresh.direct_rows(row)) is None:
+                    copy.write_row(row)
+                    count += 1
+                    continue
+                raw_row, event_row = written
+                raw_copy.write_row(raw_row)
+                events_copy.write_row(event_row)
+                direct += 1
+                days.add(event_day(event_row))
+                unknown += is_unknown(event_row)
+        return cls(staged.getvalue(), count, raw.getvalue(), events.getvalue(), direct,
+                   frozenset(days), unknown)
 
 
 def occurrence_id(event: MessageEvent, occurrence: int) -> str:
@@ -373,11 +455,31 @@ def _rejected_row(scope: LoadScope, context_json: str, payload_json: str,
     return (record_hash, scope.partition_date, context_json, payload_json, reason, *_NO_EVENT)
 
 
+def fresh_load(cursor: psycopg.Cursor, scope: LoadScope) -> FreshLoad | None:
+    """A daily scope's fast path, when its source's day is empty (fresh.py), with the event
+    types its map gives; None for any other scope. Asked under the scope's lock."""
+    if scope.partition_date is None:
+        return None
+    # A record staged under this day may be stored under another within the move window, unless
+    # its day follows from its key: those days must be empty too.
+    reach = timedelta(days=0 if scope.target.day_in_key else MOVE_WINDOW_DAYS)
+    cursor.execute(event_sql.load_fresh(scope.target.raw_table), {
+        "source": scope.target.source, "first_day": scope.partition_date - reach,
+        "last_day": scope.partition_date + reach})
+    (fresh,) = fetch_one(cursor)
+    if not fresh:
+        return None
+    cursor.execute(query("event_types_known"), {"source": scope.target.source})
+    return FreshLoad(EventTypes(cursor.fetchall()))
+
+
 @contextmanager
 def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
                run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
-               record_state: StateRecorder = record_partition_load) -> Iterator[ScopeLoad]:
-    """Stage a scope's rows in the block; on leaving it, finish the merge and commit.
+               record_state: StateRecorder = record_partition_load,
+               fast_path: bool = False) -> Iterator[ScopeLoad]:
+    """Stage a scope's rows in the block; on leaving it, finish the merge and commit. With
+    `fast_path`, a daily scope whose day is empty takes the direct COPY (`ScopeLoad.fresh`).
 
     Everything happens in one transaction: the rows, the quarantine and the load state commit
     together or not at all. The month partitions it should need are made first, apart."""
@@ -386,7 +488,8 @@ def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
         # One writer per scope at a time; a second waits, then sees the first's rows.
         cursor.execute(query("lock_scope"), {"source": scope.target.source, "scope": scope.key})
         cursor.execute(event_sql.create_stage())
-        load = ScopeLoad(cursor, scope, stats, run_id, chunk_rows)
+        fresh = fresh_load(cursor, scope) if fast_path else None
+        load = ScopeLoad(cursor, scope, stats, run_id, chunk_rows, fresh)
         try:
             yield load
         finally:
@@ -396,14 +499,17 @@ def load_scope(conn: psycopg.Connection, scope: LoadScope, stats: LoadStats,
 
 def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page], mapper: Mapper,
                *, stamp: Stamp, run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
-               record_state: StateRecorder = record_partition_load) -> LoadStats:
+               record_state: StateRecorder = record_partition_load,
+               fast_path: bool = True) -> LoadStats:
     """Load one scope from its pages, end to end: fetched, mapped and formatted in a background
-    thread, copied and merged in this one."""
+    thread, copied and merged in this one. A fresh day takes the direct COPY (fresh.py) unless
+    `fast_path` is off, which merges it like any other (and shows that both write the same)."""
     stats = LoadStats(source=scope.target.source, scope=scope.key, days=scope.day_range())
     formatting = conn.cursor()  # runs nothing: the background thread's, for the adapters
-    prepared = prefetch((FormattedRows.of(formatting, stage_rows(page, mapper, scope, stats, stamp))
-                         for page in pages), PREFETCH_PAGES)
-    with quick_handoffs(), load_scope(conn, scope, stats, run_id, chunk_rows, record_state) as load:
-        for rows in prepared:
+    with quick_handoffs(), load_scope(conn, scope, stats, run_id, chunk_rows, record_state,
+                                      fast_path) as load:
+        # The pages start once the load knows whether its day is fresh: that decides the format.
+        for rows in prefetch((FormattedRows.of(formatting, stage_rows(page, mapper, scope, stats, stamp),
+                                               load.fresh) for page in pages), PREFETCH_PAGES):
             load.add_formatted(rows)
     return load.stats
