@@ -1,6 +1,6 @@
 """The asset checks: green after a clean load, red when the warehouse is made to disagree."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 from dagster import AssetCheckSeverity, AssetKey
@@ -14,6 +14,7 @@ from pipelines.orchestration.checks import (
     UNKNOWN,
     run_checks,
 )
+from pipelines.warehouse.event_sql import WRITTEN_COLUMNS
 from tests.support import days_ago, run_job
 
 RAW, EVENTS = AssetKey(["mgage", "raw_messages"]), AssetKey(["mgage", "message_events"])
@@ -60,3 +61,20 @@ def test_unknown_statuses_and_quarantine_warn(warehouse: psycopg.Connection) -> 
     assert "Teleported" in results[UNKNOWN].metadata["unmapped_values"].value
     assert not results[QUARANTINE].passed and results[QUARANTINE].metadata["quarantined"].value == 1
     assert results[UNIQUE].passed and results[REQUIRED].passed
+
+
+def test_a_record_kept_under_two_days_fails_the_unique_check_over_both(warehouse: psycopg.Connection) -> None:
+    """One day's key makes its ids unique; a record moved further than the loader looks for it
+    is kept under two days, which a check over both days finds."""
+    day = day_under_test()
+    assert run_job("mgage_daily", day.isoformat()).success
+    earlier = day - timedelta(days=9)
+    warehouse.execute("SELECT core.ensure_month_partitions(ARRAY[%s::date])", (earlier,))
+    columns = ", ".join(WRITTEN_COLUMNS)  # test-only: the event row's own column names
+    copied = ", ".join("%(earlier)s::date" if name == "partition_date" else name for name in WRITTEN_COLUMNS)
+    warehouse.execute(f"INSERT INTO core.message_events ({columns}) SELECT {copied} FROM core.message_events"
+                      " ORDER BY event_id LIMIT 1", {"earlier": earlier})
+    both = {result.check_name: result for result in run_checks(
+        warehouse, "mgage", "raw.mgage_messages", RAW, EVENTS, [earlier, day])}
+    assert not both[UNIQUE].passed and both[UNIQUE].metadata["duplicate_ids"].value == 1
+    assert checks(warehouse)[UNIQUE].passed
