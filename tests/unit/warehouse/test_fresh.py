@@ -28,8 +28,8 @@ def test_sent_ids_are_never_forgotten_and_rarely_confused() -> None:
     sent = SentIds()
     assert not sent.add("mgage:a")
     assert sent.add("mgage:a")
-    # 100,000 other ids: a false "maybe sent" expected about once; far more would be a bug.
-    assert sum(sent.add(f"mgage:{n:032x}") for n in range(100_000)) < 50
+    # 100,000 other ids: a false "maybe sent" expected about 40 times; far more would be a bug.
+    assert sum(sent.add(f"mgage:{n:032x}") for n in range(100_000)) < 200
 
 
 def test_event_types_read_no_status_as_the_empty_one() -> None:
