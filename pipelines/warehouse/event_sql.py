@@ -69,14 +69,3 @@ def copy_events() -> sql.Composed:
     return sql.SQL(query("copy_events")).format(
         written=_join([sql.Identifier(name) for name in WRITTEN_COLUMNS]))
 
-
-@cache
-def copy_raw(raw_table: str) -> sql.Composed:
-    """The COPY of a fresh load's new records straight into `raw_table` (a code constant)."""
-    return sql.SQL(query("copy_raw")).format(raw_table=sql.Identifier(*raw_table.split(".")))
-
-
-@cache
-def load_fresh(raw_table: str) -> sql.Composed:
-    """Whether a daily load's days are empty in `raw_table` (a code constant) and the events."""
-    return sql.SQL(query("load_fresh")).format(raw_table=sql.Identifier(*raw_table.split(".")))

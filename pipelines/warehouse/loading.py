@@ -26,7 +26,7 @@ from pipelines.transport.concurrency import quick_handoffs
 from pipelines.transport.paging import Page, prefetch
 from pipelines.warehouse import event_sql
 from pipelines.warehouse.fresh import EventTypes, FreshLoad, event_day, is_unknown
-from pipelines.warehouse.queries import fetch_one, query
+from pipelines.warehouse.queries import fetch_one, query, query_with_table
 
 # Maps one vendor record, with its page's context, to the shared model, or raises RecordRejected.
 Mapper = Callable[[Any, dict[str, Any]], MessageEvent]
@@ -273,7 +273,7 @@ class ScopeLoad:
 
     def _copy_direct(self) -> None:
         """COPY the chunk's direct rows into the raw table and core.message_events."""
-        with self._cursor.copy(event_sql.copy_raw(self._scope.target.raw_table)) as copy:
+        with self._cursor.copy(query_with_table("copy_raw", raw_table=self._scope.target.raw_table)) as copy:
             for data in self._direct_raw:
                 copy.write(data)
         with self._cursor.copy(event_sql.copy_events()) as copy:
@@ -463,7 +463,7 @@ def fresh_load(cursor: psycopg.Cursor, scope: LoadScope) -> FreshLoad | None:
     # A record staged under this day may be stored under another within the move window, unless
     # its day follows from its key: those days must be empty too.
     reach = timedelta(days=0 if scope.target.day_in_key else MOVE_WINDOW_DAYS)
-    cursor.execute(event_sql.load_fresh(scope.target.raw_table), {
+    cursor.execute(query_with_table("load_fresh", raw_table=scope.target.raw_table), {
         "source": scope.target.source, "first_day": scope.partition_date - reach,
         "last_day": scope.partition_date + reach})
     (fresh,) = fetch_one(cursor)
