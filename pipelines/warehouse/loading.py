@@ -1,7 +1,9 @@
 """The load path shared by every source: stream records into a staging table with COPY and
 merge them set-wise into raw and core, chunk by chunk, in one transaction per load scope (a
 source's daily partition, or one Webex key's increment), together with the scope's quarantine
-and load state. A run killed at any point leaves the warehouse as it was before the scope.
+and load state. A run killed at any point leaves the warehouse as it was before the scope. A
+day that holds nothing yet (a first load, a backfill) COPYs its new records straight into the
+tables instead (fresh.py): only what might already be there is merged.
 
 Pages are fetched, mapped and formatted for COPY in a background thread while this one copies
 and merges: Postgres merges a chunk while the next one downloads and normalizes, so most of the
