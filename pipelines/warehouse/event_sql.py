@@ -12,6 +12,10 @@ from pipelines.warehouse.queries import query
 # A mapper's columns as staged (event_id is staged as record_id, in front of them), then the
 # loader's stamps.
 STAGED_COLUMNS: tuple[str, ...] = MAPPED_COLUMNS[1:] + STAMPED_COLUMNS
+# A staged row, in COPY order: the record's keys and landing, then its event (stage_rows builds
+# it, fresh.py reads it back out).
+STAGE_ROW: tuple[str, ...] = ("record_id", "partition_date", "context", "payload", "reject_reason",
+                              *STAGED_COLUMNS)
 # What a load writes into core.message_events (the load times are the database's).
 WRITTEN_COLUMNS: tuple[str, ...] = tuple(
     column.name for column in EVENT_COLUMNS if column.name not in ("first_loaded_at", "loaded_at"))
@@ -21,6 +25,10 @@ _ORIGIN = {"event_id": sql.SQL("l.record_id"), "event_type": sql.SQL("s.event_ty
 
 def _join(parts: list[sql.Composable]) -> sql.Composed:
     return sql.SQL(", ").join(parts)
+
+
+def _names(columns: tuple[str, ...]) -> sql.Composed:
+    return _join([sql.Identifier(name) for name in columns])
 
 
 @cache
@@ -33,8 +41,7 @@ def create_stage() -> sql.Composed:
 
 @cache
 def copy_stage() -> sql.Composed:
-    return sql.SQL(query("copy_stage")).format(
-        event_columns=_join([sql.Identifier(name) for name in STAGED_COLUMNS]))
+    return sql.SQL(query("copy_stage")).format(columns=_names(STAGE_ROW))
 
 
 @cache
@@ -46,7 +53,7 @@ def merge_stage(raw_table: str) -> sql.Composed:
     updated = [name for name in WRITTEN_COLUMNS if name not in ("event_id", "partition_date")]
     return sql.SQL(query("merge_stage")).format(
         raw_table=sql.Identifier(*raw_table.split(".")),
-        written=_join([sql.Identifier(name) for name in WRITTEN_COLUMNS]),
+        written=_names(WRITTEN_COLUMNS),
         staged=_join([sql.SQL("{} AS {}").format(_ORIGIN.get(name, sql.Identifier("l", name)),
                                                  sql.Identifier(name))
                       for name in WRITTEN_COLUMNS]),
@@ -66,6 +73,4 @@ def relocate_moved(raw_table: str) -> sql.Composed:
 @cache
 def copy_events() -> sql.Composed:
     """The COPY of a fresh load's new events straight into core.message_events."""
-    return sql.SQL(query("copy_events")).format(
-        written=_join([sql.Identifier(name) for name in WRITTEN_COLUMNS]))
-
+    return sql.SQL(query("copy_events")).format(written=_names(WRITTEN_COLUMNS))

@@ -21,9 +21,7 @@ from typing import Any
 from pipelines.warehouse import event_sql
 
 # Where each written event column is in a staged row, and where the raw table's columns are.
-_STAGED_ROW = ("record_id", "partition_date", "context", "payload", "reject_reason",
-               *event_sql.STAGED_COLUMNS)
-_AT = {name: index for index, name in enumerate(_STAGED_ROW)}
+_AT = {name: index for index, name in enumerate(event_sql.STAGE_ROW)}
 _TYPE_AT = event_sql.WRITTEN_COLUMNS.index("event_type")
 _BEFORE_TYPE = itemgetter(*(_AT["record_id" if name == "event_id" else name]
                             for name in event_sql.WRITTEN_COLUMNS[:_TYPE_AT]))
@@ -102,4 +100,3 @@ def event_day(event_row: tuple[Any, ...]) -> date:
 
 def is_unknown(event_row: tuple[Any, ...]) -> bool:
     return bool(event_row[_TYPE_AT] == "unknown")
-
