@@ -302,7 +302,9 @@ class ScopeLoad:
         # Planned afresh for every chunk, never prepared (psycopg prepares a statement from its
         # fifth run): a plan kept from the first chunks reads the month being loaded as the
         # empty table it was then, and scans it whole for every staged row once it has grown.
-        if not self._scope.target.day_in_key:
+        # A fresh load's days held nothing to move (load_fresh.sql, under the scope's lock): it
+        # skips the look-up, which, like the merge's, a mid-load autoanalyze could make a scan.
+        if not self._scope.target.day_in_key and self.fresh is None:
             cursor.execute(event_sql.relocate_moved(raw_table), {"move_window": MOVE_WINDOW_DAYS},
                            prepare=False)
             _raw_moved, events_moved = fetch_one(cursor)
