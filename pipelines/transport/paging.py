@@ -128,6 +128,9 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
             hand_over("done", None)
         except BaseException as error:  # handed to the consumer, not lost in the thread
             hand_over("error", error)
+        finally:  # a generator left early is closed here, by the thread that ran it
+            if (close := getattr(items, "close", None)) is not None:
+                close()
 
     producer = threading.Thread(target=produce, name="prefetch", daemon=True)
     producer.start()

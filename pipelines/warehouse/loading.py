@@ -5,9 +5,10 @@ and load state. A run killed at any point leaves the warehouse as it was before 
 day that holds nothing yet (a first load, a backfill) COPYs its new records straight into the
 tables instead (fresh.py): only what might already be there is merged.
 
-Pages are fetched, mapped and formatted for COPY in a background thread while this one copies
-and merges: Postgres merges a chunk while the next one downloads and normalizes, so most of the
-merge hides behind the fetch; the transaction keeps it all-or-nothing."""
+Pages are fetched in one background thread, mapped and formatted for COPY in another, while
+this one copies and merges: the vendor makes the next page while this one is mapped, and
+Postgres merges a chunk while the next one downloads and normalizes, so most of the merge hides
+behind the fetch; the transaction keeps it all-or-nothing."""
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -59,6 +60,12 @@ MONTHS_AHEAD = 1
 # Pages fetched and mapped ahead of the COPY: about one chunk, so the vendor keeps streaming
 # while Postgres merges, in bounded memory.
 PREFETCH_PAGES = 24
+
+# Pages read from the vendor ahead of the mapping, by a thread of their own: a walk one page at
+# a time (a vendor that answers fast, where fan_out starts no threads) then waits for the
+# vendor's next answer while it maps this one, not after. 200,000 mGage messages at 0 ms a page
+# loaded in 16.8-18.1 s instead of 20.4-23.3 (make bench's pipeline, taking turns).
+READ_AHEAD_PAGES = 2
 
 
 @dataclass(frozen=True)
@@ -505,15 +512,16 @@ def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page]
                *, stamp: Stamp, run_id: str | None = None, chunk_rows: int = CHUNK_ROWS,
                record_state: StateRecorder = record_partition_load,
                fast_path: bool = True) -> LoadStats:
-    """Load one scope from its pages, end to end: fetched, mapped and formatted in a background
-    thread, copied and merged in this one. A fresh day takes the direct COPY (fresh.py) unless
+    """Load one scope from its pages, end to end: fetched in a background thread, mapped and
+    formatted in another, copied and merged in this one. A fresh day takes the direct COPY (fresh.py) unless
     `fast_path` is off, which merges it like any other (and shows that both write the same)."""
     stats = LoadStats(source=scope.target.source, scope=scope.key, days=scope.day_range())
     formatting = conn.cursor()  # runs nothing: the background thread's, for the adapters
     with quick_handoffs(), load_scope(conn, scope, stats, run_id, chunk_rows, record_state,
                                       fast_path) as load:
         # The pages start once the load knows whether its day is fresh: that decides the format.
+        read = prefetch(pages, READ_AHEAD_PAGES)
         for rows in prefetch((FormattedRows.of(formatting, stage_rows(page, mapper, scope, stats, stamp),
-                                               load.fresh) for page in pages), PREFETCH_PAGES):
+                                               load.fresh) for page in read), PREFETCH_PAGES):
             load.add_formatted(rows)
     return load.stats

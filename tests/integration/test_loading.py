@@ -1,5 +1,7 @@
 """The shared load path against the real embedded Postgres, with hand-made pages."""
 
+import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -153,3 +155,24 @@ def test_rows_formatted_away_from_the_connection_copy_exactly_as_written(warehou
                 copy.write_row(row)
     assert rows(warehouse, "formatted") == rows(warehouse, "written")
     assert [row[:5] for row in rows(warehouse, "formatted")] == sorted(row[:5] for row in awkward)
+
+
+def test_the_next_page_is_asked_for_while_a_page_is_mapped(warehouse: psycopg.Connection) -> None:
+    """Against a vendor that answers fast (no pages side by side), the wait for its next page
+    overlaps the mapping of this one, rather than following it."""
+    second_asked = threading.Event()
+    overlapped: list[bool] = []
+
+    def pages() -> Iterator[Page]:
+        yield page(rec(1))
+        second_asked.set()
+        yield page(rec(2))
+
+    def mapper(record: Any, context: dict[str, Any]) -> MessageEvent:
+        if record["id"] == 1:  # the first page's mapping waits (boundedly) for the second's request
+            overlapped.append(second_asked.wait(timeout=30))
+        return fake_mapper(record, context)
+
+    stats = load_pages(warehouse, SCOPE, pages(), mapper, stamp=STAMP)
+    assert overlapped == [True]
+    assert stats.inserted == 2

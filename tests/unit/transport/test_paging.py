@@ -98,6 +98,22 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops_early() -> None:
     assert threading.active_count() == before
 
 
+def test_prefetch_closes_a_generator_it_stops_early() -> None:
+    """A consumer that stops early closes the walk too (its HTTP session, its own threads)."""
+    closed = threading.Event()
+
+    def pages():
+        try:
+            yield from range(100)
+        finally:
+            closed.set()
+
+    consumer = prefetch(pages())
+    assert next(consumer) == 0
+    consumer.close()
+    assert closed.wait(timeout=10)
+
+
 def endless(empty: bool) -> VendorHttp:
     """A vendor that always names a new next page (each page empty, or holding one item)."""
     def handler(request: httpx.Request) -> httpx.Response:
