@@ -78,12 +78,14 @@ def empty(conn: psycopg.Connection) -> None:
 
 
 # Repeats across pages and chunks (as last seen), a rejected record, a NUL, a status the map
-# spells otherwise, one nobody mapped, and a record of the next day (another day's, left out).
+# spells otherwise, one nobody mapped, a record of the next day (another day's, left out), and
+# one whose text holds what COPY escapes.
 AWKWARD = [
     page(rec(1), rec(2), rec(3, "Delivered"), {"bad": "no number"}),
     page(rec(2, "Delivered"), rec(4, "  delivered "), rec(5, "Teleported"), rec(6, error="E1")),
     page(rec(7), rec(1, "Undelivered", error="E2"), rec(8, "Teleported"), rec(9, at="2026-11-21T00:00:00")),
     page(rec(10, "Sent\x00"), rec(11, "  delivered "), rec(2, "Delivered"), rec(12)),
+    page(rec(13, note='a \\ "quoted"\tword\r\n')),  # what COPY's text format escapes
 ]
 
 
@@ -100,7 +102,7 @@ def test_a_fresh_day_loaded_directly_is_what_the_merge_leaves(warehouse: psycopg
     assert direct.inserted_direct > 0 and merged.inserted_direct == 0
     assert {**vars(direct), "inserted_direct": 0} == vars(merged)
     assert (direct.inserted, direct.duplicates, direct.quarantined, direct.out_of_window, direct.unknown_status) == (
-        10, 3, 2, 1, 2)
+        11, 3, 2, 1, 2)
 
 
 def test_a_day_that_holds_rows_is_merged(warehouse: psycopg.Connection) -> None:
