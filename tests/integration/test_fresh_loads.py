@@ -14,6 +14,7 @@ from pipelines.model.events import MessageEvent, RecordRejected, make_event_id
 from pipelines.transport.paging import Page
 from pipelines.warehouse import event_sql
 from pipelines.warehouse.loading import (
+    MOVE_WINDOW_DAYS,
     FormattedRows,
     LoadScope,
     LoadStats,
@@ -145,12 +146,12 @@ def test_stats_of_a_fresh_load_reach_the_load_state(warehouse: psycopg.Connectio
     assert state == ("run-1", stats.inserted, stats.duplicates, stats.quarantined)
 
 
-def key_probes(plan: dict) -> Iterator[tuple[str, str | None]]:
-    """Each scan of a table in an EXPLAIN (FORMAT JSON) plan: the relation and its index condition."""
+def scans(plan: dict) -> Iterator[tuple[str, str, str | None]]:
+    """Each scan of a table in an EXPLAIN (FORMAT JSON) plan: relation, alias, index condition."""
     if "Relation Name" in plan:
-        yield plan["Relation Name"], plan.get("Index Cond")
+        yield plan["Relation Name"], plan["Alias"], plan.get("Index Cond")
     for child in plan.get("Plans", []):
-        yield from key_probes(child)
+        yield from scans(child)
 
 
 def test_a_partition_analyzed_mid_load_is_still_probed_by_key(warehouse: psycopg.Connection,
@@ -158,8 +159,8 @@ def test_a_partition_analyzed_mid_load_is_still_probed_by_key(warehouse: psycopg
     """Autovacuum may analyze a month partition while a load writes it: it counts the load's
     uncommitted rows as dead, and leaves the partition with pages but no rows. The planner then
     took the partition for one row, and read it whole once per record a chunk staged (seen in
-    `make bench`: 8 s for a chunk of 15 records after 150,000 in a fresh day). The merge looks
-    each record up by its key whatever the statistics say."""
+    `make bench`: 8 s for a chunk of 15 records after 150,000 in a fresh day). The merge and the
+    look-up of moved records find each record by its key whatever the statistics say."""
     scope = LoadScope.day(MOVABLE, DAY)
     stats = LoadStats("mgage", scope.key)
     with load_scope(warehouse, scope, stats, chunk_rows=20_000, fast_path=True) as load:
@@ -168,11 +169,18 @@ def test_a_partition_analyzed_mid_load_is_still_probed_by_key(warehouse: psycopg
         load.add_formatted(FormattedRows.of(warehouse.cursor(), rows, load.fresh))
         assert stats.inserted == 20_000  # uncommitted: the load goes on
         with psycopg.connect(libpq_url(stack.migration_url), autocommit=True) as autovacuum:
-            autovacuum.execute("ANALYZE core.message_events")
-            assert autovacuum.execute("SELECT reltuples, relpages > 0 FROM pg_class"
-                                      " WHERE relname = 'message_events_2026_11'").fetchone() == (0, True)
-        [(explained,)] = warehouse.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + event_sql.merge_stage(MOVABLE.raw_table),
-                                           {"run_id": None}).fetchall()
-        probes = [(table, condition) for table, condition in key_probes(explained[0]["Plan"])
-                  if table == "message_events_2026_11"]
-        assert probes and all(condition and "event_id" in condition for _, condition in probes), probes
+            autovacuum.execute("ANALYZE core.message_events, raw.mgage_messages")
+            assert autovacuum.execute(
+                "SELECT count(*) FROM pg_class WHERE relname IN ('message_events_2026_11', 'mgage_messages_2026_11')"
+                " AND reltuples = 0 AND relpages > 0").fetchone() == (2,)
+        for statement, params, probes in (
+                (event_sql.merge_stage(MOVABLE.raw_table), {"run_id": None}, {"e"}),
+                (event_sql.relocate_moved(MOVABLE.raw_table), {"move_window": MOVE_WINDOW_DAYS}, {"r", "e"})):
+            [(explained,)] = warehouse.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + statement, params).fetchall()
+            # A partition's alias is its table's, numbered: e_1, e_2...
+            looked_up = [(alias.rstrip("0123456789").removesuffix("_"), condition)
+                         for table, alias, condition in scans(explained[0]["Plan"]) if table.endswith("_2026_11")]
+            looked_up = [(alias, condition) for alias, condition in looked_up if alias in probes]
+            assert {alias for alias, _ in looked_up} == probes, explained
+            assert all(condition and ("event_id = " in condition or "record_id = " in condition)
+                       for _, condition in looked_up), looked_up
