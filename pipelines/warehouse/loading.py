@@ -64,7 +64,7 @@ PREFETCH_PAGES = 24
 # Pages read from the vendor ahead of the mapping, by a thread of their own: a walk one page at
 # a time (a vendor that answers fast, where fan_out starts no threads) then waits for the
 # vendor's next answer while it maps this one, not after. 200,000 mGage messages at 0 ms a page
-# loaded in 16.8-18.1 s instead of 20.4-23.3 (make bench's pipeline, taking turns).
+# loaded in 16.8 and 18.1 s instead of 20.4 and 23.3 (make bench's pipeline, taking turns).
 READ_AHEAD_PAGES = 2
 
 
@@ -310,7 +310,7 @@ class ScopeLoad:
         # fifth run): a plan kept from the first chunks reads the month being loaded as the
         # empty table it was then, and scans it whole for every staged row once it has grown.
         # A fresh load's days held nothing to move (load_fresh.sql, under the scope's lock): it
-        # skips the look-up, which, like the merge's, a mid-load autoanalyze could make a scan.
+        # skips the look-up, two key probes per staged record.
         if not self._scope.target.day_in_key and self.fresh is None:
             cursor.execute(event_sql.relocate_moved(raw_table), {"move_window": MOVE_WINDOW_DAYS},
                            prepare=False)
@@ -513,8 +513,9 @@ def load_pages(conn: psycopg.Connection, scope: LoadScope, pages: Iterable[Page]
                record_state: StateRecorder = record_partition_load,
                fast_path: bool = True) -> LoadStats:
     """Load one scope from its pages, end to end: fetched in a background thread, mapped and
-    formatted in another, copied and merged in this one. A fresh day takes the direct COPY (fresh.py) unless
-    `fast_path` is off, which merges it like any other (and shows that both write the same)."""
+    formatted in another, copied and merged in this one. A fresh day takes the direct COPY
+    (fresh.py) unless `fast_path` is off, which merges it like any other (and shows that both
+    write the same)."""
     stats = LoadStats(source=scope.target.source, scope=scope.key, days=scope.day_range())
     formatting = conn.cursor()  # runs nothing: the background thread's, for the adapters
     with quick_handoffs(), load_scope(conn, scope, stats, run_id, chunk_rows, record_state,
