@@ -163,11 +163,11 @@ def test_a_partition_analyzed_mid_load_is_still_probed_by_key(warehouse: psycopg
     look-up of moved records find each record by its key whatever the statistics say."""
     scope = LoadScope.day(MOVABLE, DAY)
     stats = LoadStats("mgage", scope.key)
-    with load_scope(warehouse, scope, stats, chunk_rows=20_000, fast_path=True) as load:
+    with load_scope(warehouse, scope, stats, chunk_rows=2_000, fast_path=True) as load:
         assert load.fresh is not None
-        rows = stage_rows(page(*(rec(n) for n in range(20_000))), mapper, scope, stats, STAMP)
+        rows = stage_rows(page(*(rec(n) for n in range(2_000))), mapper, scope, stats, STAMP)
         load.add_formatted(FormattedRows.of(warehouse.cursor(), rows, load.fresh))
-        assert stats.inserted == 20_000  # uncommitted: the load goes on
+        assert stats.inserted == 2_000  # uncommitted: the load goes on
         with psycopg.connect(libpq_url(stack.migration_url), autocommit=True) as autovacuum:
             autovacuum.execute("ANALYZE core.message_events, raw.mgage_messages")
             assert autovacuum.execute(
