@@ -14,10 +14,11 @@ import httpx
 from sandbox.config import SandboxConfig
 
 _READY_PREFIX = "SANDBOX_URL="
-# All the sandbox child inherits: what Python and the locale need, and the tests' pinned clock.
+# All the sandbox child inherits: what Python and the locale need, and the tests' pinned clock
+# (tests/pinned_clock).
 # Never the parent's secrets (vendor credentials, warehouse URLs with passwords, the PII key).
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH",
-              "VIRTUAL_ENV", "PIPELINES_TEST_NOW")
+              "VIRTUAL_ENV", "PIPELINES_TEST_NOW", "PIPELINES_TEST_CLOCK")
 _PR_SET_PDEATHSIG = 1
 
 

@@ -27,10 +27,14 @@ HARD_INSTANTS = {
 }
 
 _PIN_VARIABLE = "PIPELINES_TEST_NOW"
+_FROZEN_VARIABLE = "PIPELINES_TEST_CLOCK"
 _PIN_SITE = Path(__file__).parent / "pinned_clock"
 
 
-def pinned_environment(instant: datetime, environ: dict[str, str]) -> dict[str, str]:
-    """`environ` for a child process whose clock (and its children's) starts at `instant`."""
+def pinned_environment(instant: datetime, environ: dict[str, str], frozen: bool = False) -> dict[str, str]:
+    """`environ` for a child process whose clock (and its children's) starts at `instant`, and
+    ticks from there unless `frozen`."""
     path = os.pathsep.join(filter(None, [str(_PIN_SITE), environ.get("PYTHONPATH")]))
-    return environ | {"PYTHONPATH": path, _PIN_VARIABLE: instant.isoformat()}
+    pinned = environ | {"PYTHONPATH": path, _PIN_VARIABLE: instant.isoformat()}
+    pinned.pop(_FROZEN_VARIABLE, None)
+    return pinned | ({_FROZEN_VARIABLE: "frozen"} if frozen else {})

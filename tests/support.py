@@ -79,16 +79,16 @@ def own_sandbox(monkeypatch: pytest.MonkeyPatch, base_url_var: str) -> Iterator[
         yield app
 
 
-def child_run_env(local_dir: Path, instant: datetime, **extra: str) -> dict[str, str]:
+def child_run_env(local_dir: Path, instant: datetime, frozen: bool = False, **extra: str) -> dict[str, str]:
     """The environment of a `python -m local_stack run` child: the developer's variables for the
     warehouse, Dagster and every source removed, so that it starts its own embedded warehouse
     and sandbox under `local_dir` (unless `extra` configures otherwise), with its clock and
-    its children's starting at `instant`."""
+    its children's starting at `instant` (and staying there if `frozen`)."""
     env = {name: value for name, value in os.environ.items()
            if name not in {"WAREHOUSE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "PIPELINES_PII_KEY"}}
     for name in source_variables():
         env.pop(name, None)
-    return pinned_environment(instant, env | {"PIPELINES_LOCAL_DIR": str(local_dir)} | extra)
+    return pinned_environment(instant, env | {"PIPELINES_LOCAL_DIR": str(local_dir)} | extra, frozen)
 
 
 def database_text(conn: psycopg.Connection) -> str:

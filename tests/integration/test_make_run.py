@@ -25,8 +25,10 @@ TABLES = ("core.message_events", "raw.mgage_messages", "raw.senderguide_interact
 
 
 def run_pipeline(local_dir: Path, instant: datetime) -> subprocess.CompletedProcess:
+    # The clock stays at the instant: with it ticking, a run that reached a source later than
+    # the other would find more of today's messages, and the second run would rightly load them.
     return subprocess.run([sys.executable, "-m", "local_stack", "run"], cwd=PROJECT_ROOT,
-                          env=child_run_env(local_dir, instant, DAYS="2"),
+                          env=child_run_env(local_dir, instant, frozen=True, DAYS="2"),
                           capture_output=True, text=True, timeout=300)
 
 
