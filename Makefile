@@ -19,9 +19,10 @@ AUDIT := $(BIN)/pip-audit --strict --disable-pip --progress-spinner off $(AUDIT_
 # make test runs the suite on twice as many workers as CPUs, idle workers stealing queued
 # tests (PYTEST_ARGS= for one process). The suite waits more than it computes (subprocesses,
 # servers starting, vendor latency): on two CPUs, three workers kept 1.3 CPUs busy on average,
-# and four ran the same suite in 581 s instead of 655 s.
+# and four ran the same suite in 581 s instead of 655 s. The 25 slowest tests are listed at the
+# end, where a suite that nears its 15 minutes shows which to look at.
 WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN) * 2 )))
-PYTEST_ARGS ?= -n $(WORKERS) --dist worksteal
+PYTEST_ARGS ?= -n $(WORKERS) --dist worksteal --durations=25
 
 .PHONY: run test ui migrate dashboards bench install lock audit clean browser
 

@@ -13,24 +13,36 @@ from tests.support import child_run_env
 pytestmark = pytest.mark.slow
 
 
-def test_the_benchmark_runs_every_phase_of_every_source(tmp_path, instant: datetime) -> None:
-    # Tiny sizes and latencies; dlt is left out here (it installs its own environment).
-    run = subprocess.run([sys.executable, "-m", "bench", "--records", "2000", "--latency-ms", "20",
-                          "--latency-records", "1000", "--target-records", "2000",
-                          "--target-latency-ms", "20", "--limit-per-second", "50", "--no-peer"],
-                         cwd=PROJECT_ROOT, env=child_run_env(tmp_path, instant),
-                         capture_output=True, text=True, timeout=900, check=False)
+def run_bench(tmp_path, instant: datetime, *arguments: str) -> list[str]:
+    """`python -m bench` at tiny sizes and latencies, without dlt (it installs its own
+    environment); its printed tables."""
+    run = subprocess.run([sys.executable, "-m", "bench", *arguments, "--no-peer"], cwd=PROJECT_ROOT,
+                         env=child_run_env(tmp_path, instant), capture_output=True, text=True,
+                         timeout=900, check=False)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    tables = run.stdout.split("\n\n")
+    return run.stdout.split("\n\n")
+
+
+# The sources' axes in two halves, and the target case apart: one test each, side by side.
+@pytest.mark.parametrize("sources", [("mgage", "senderguide"), ("cinnox", "webex")])
+def test_the_benchmark_runs_every_phase_of_every_source(tmp_path, instant: datetime,
+                                                        sources: tuple[str, ...]) -> None:
+    tables = run_bench(tmp_path, instant, "--sources", *sources, "--records", "2000", "--latency-ms", "20",
+                       "--latency-records", "1000", "--target-records", "0")
     zero = [line.split() for line in tables[0].splitlines()[1:-1]]
-    assert {row[0] for row in zero} == {"mgage", "senderguide", "cinnox", "webex"}
+    assert {row[0] for row in zero} == set(sources)
     assert all(int(row[1]) > 0 and float(row[5]) > 0 for row in zero)
     latency = [line.split() for line in tables[1].splitlines()[1:-1]]
-    assert {(row[0], row[1]) for row in latency} == {
-        (source, "20") for source in ("mgage", "senderguide", "cinnox", "webex")}
+    assert {(row[0], row[1]) for row in latency} == {(source, "20") for source in sources}
     assert all(int(row[2]) > 0 and float(row[5]) > 0 for row in latency)
-    assert "against the sequential walk:" in tables[2]
-    assert "FAILED" not in tables[3] and "the limit allows" in tables[3]
+
+
+def test_the_benchmark_runs_the_target_case_and_the_vendor_limit(tmp_path, instant: datetime) -> None:
+    tables = run_bench(tmp_path, instant, "--sources", "mgage", "--records", "--latency-ms",
+                       "--target-records", "2000", "--target-latency-ms", "20", "--target-runs", "1",
+                       "--limit-per-second", "50")
+    assert "against the sequential walk:" in tables[1]
+    assert "FAILED" not in tables[2] and "the limit allows" in tables[2]
 
 
 def test_the_webex_scale_benchmark_runs_every_phase(tmp_path, instant: datetime) -> None:
