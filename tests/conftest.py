@@ -94,9 +94,12 @@ def instant(request: pytest.FixtureRequest) -> datetime:
 
 @pytest.fixture(autouse=True)
 def pinned_clock(instant: datetime) -> Iterator[datetime]:
-    """Every test runs on a pinned clock that ticks from `instant`: the product's, Dagster's
-    and the in-process sandbox's alike (Postgres keeps its own, for load timestamps only)."""
-    with time_machine.travel(instant, tick=True):
+    """Every test runs on a clock pinned at `instant`: the product's, Dagster's and the
+    in-process sandbox's alike (Postgres keeps its own, for load timestamps only). It stands
+    still: the sandbox's data depends on its now (the audience Webex follows, an activation's,
+    are of events up to now), so a clock that ticked let two steps of a test see different data
+    when the machine was slow between them."""
+    with time_machine.travel(instant, tick=False):
         yield instant
 
 
