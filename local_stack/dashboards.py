@@ -45,6 +45,7 @@ import psycopg
 from local_stack import private
 from local_stack.embedded import EmbeddedPostgres
 from local_stack.launcher import ConfigurationError, local_stack
+from local_stack.marts import refresh_marts
 from local_stack.roles import provision_dashboards
 from pipelines.paths import LOCAL_DIR, PROJECT_ROOT
 from pipelines.warehouse.urls import libpq_url, unverified_remote
@@ -328,28 +329,12 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes], timeout_s: float = 
     raise RuntimeError(f"Superset did not answer at {url} within {timeout_s:.0f} s")
 
 
-def refresh_marts() -> bool:
-    """The mart tables brought up to date with what the loads wrote, as `make ui`'s sensor does
-    after every load: a run of the `marts` asset (only the days loads touched since the last one),
-    recorded in Dagster's instance like any other. True if it succeeded."""
-    from dagster import AssetKey, DagsterInstance
-
-    from pipelines.definitions import defs
-    from pipelines.orchestration.run_workers import worker_tag
-    from pipelines.warehouse.mart_refresh import MART_TABLES
-
-    with DagsterInstance.get() as instance:
-        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            asset_selection=[AssetKey(["marts", name]) for name in MART_TABLES], instance=instance,
-            tags=worker_tag(), raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-    return result.success
-
-
 def dashboards(*, export_bundle: bool = False) -> int:
     """Start the local stack (as `make ui` does), bring the marts up to date, prepare Superset and
     serve the dashboards until Ctrl-C or SIGTERM. With `export_bundle`, write Superset's
     dashboards back to the bundle instead, and stop."""
+    from dagster import DagsterInstance
+
     local_dir = Path(os.environ.get("PIPELINES_LOCAL_DIR") or LOCAL_DIR)
     port = int(os.environ.get("DASHBOARDS_PORT") or DEFAULT_PORT)
     python = bi_python()
@@ -363,7 +348,8 @@ def dashboards(*, export_bundle: bool = False) -> int:
         # Superset's own preparation runs in its processes meanwhile: neither needs the other.
         with ThreadPoolExecutor(max_workers=1) as background:
             prepared = background.submit(prepare, superset, password, password_is_new=new)
-            refreshed = refresh_marts()
+            with DagsterInstance.get() as instance:
+                refreshed = refresh_marts(instance)
             prepared.result()
         if not refreshed:  # interrupted too: Dagster turns Ctrl-C into a failed run
             print("Refreshing the mart tables FAILED (see the marts run in make ui)", file=sys.stderr)

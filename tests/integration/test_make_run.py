@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 # timestamps of ops bookkeeping such as partition_loads and webex_keys do change).
 TABLES = ("core.message_events", "raw.mgage_messages", "raw.senderguide_interactions",
           "raw.cinnox_campaign_recipients", "raw.webex_transactions", "ops.quarantine",
-          "ops.webex_truncations")
+          "ops.webex_truncations", "marts.volume_daily")
 
 
 def run_pipeline(local_dir: Path, instant: datetime) -> subprocess.CompletedProcess:
@@ -60,9 +60,14 @@ def test_make_run_loads_every_source_prints_a_summary_and_is_repeatable(
     for source in ("mgage", "senderguide", "cinnox", "webex"):
         assert f"{source}: sandbox" in first.stdout
         assert f"{source}: loaded" in first.stdout
+    assert "marts: refreshed" in first.stdout
     assert leftover_processes(tmp_path) == []
     after_first = warehouse_contents(tmp_path)
     assert all(after_first[table] for table in TABLES if table.startswith(("core", "raw")))
+    # The run ends with the marts up to date: every loaded event is counted, once, in UTC.
+    events_column = 7  # marts.volume_daily: time_zone, day, source, channel, direction, event_type, sandbox, events
+    utc_counts = [row[events_column] for row in after_first["marts.volume_daily"] if row[0] == "UTC"]
+    assert sum(utc_counts) == len(after_first["core.message_events"])
 
     second = run_pipeline(tmp_path, instant)
     assert second.returncode == 0, second.stderr[-3000:]
